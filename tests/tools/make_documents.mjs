@@ -1,0 +1,3 @@
+// Placeholder until the document generators land: creates the output directory only.
+import fs from 'node:fs';
+fs.mkdirSync(process.argv[2], { recursive: true });
