@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Short libFuzzer runs over every extractor and the chat-JSONL reader (clang build in build/fuzz).
+# Usage: scripts/fuzz.sh [SECONDS_PER_TARGET=20]. Seeds: the generated test documents and
+# tests/fuzz/seeds/. Fails if any target finds a crash; crash inputs are left in build/fuzz/crashes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-20}"
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz -j"$(nproc)"
+
+testdata=build/release/testdata
+[ -d "$testdata" ] || node tests/tools/make_documents.mjs "$testdata" >/dev/null
+mkdir -p build/fuzz/crashes
+
+seed_dir() {  # seed_dir FORMAT EXTENSIONS... -> prints a directory of seeds
+  local format=$1; shift
+  local dir=build/fuzz/seeds/$format
+  rm -rf "$dir"; mkdir -p "$dir"
+  for ext in "$@"; do
+    find "$testdata" tests/fuzz/seeds examples -type f -name "*.$ext" -size -2M -exec cp {} "$dir"/ \; 2>/dev/null || true
+  done
+  echo "$dir"
+}
+
+declare -A extensions=(
+  [pdf]="pdf" [docx]="docx" [pptx]="pptx" [xlsx]="xlsx" [csv]="csv tsv" [epub]="epub"
+  [html]="html htm" [markdown]="md" [txt]="txt" [eml]="eml"
+)
+failed=0
+run_target() {  # run_target BINARY SEED_DIR
+  local bin=$1 seeds=$2 name
+  name=$(basename "$bin")
+  local work=build/fuzz/corpus/$name
+  mkdir -p "$work"
+  echo "fuzz: $name for ${seconds}s"
+  if ! "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
+      -artifact_prefix=build/fuzz/crashes/"$name"- "$work" "$seeds" >build/fuzz/"$name".log 2>&1; then
+    echo "fuzz: $name FAILED; see build/fuzz/$name.log"; tail -30 build/fuzz/"$name".log
+    failed=1
+  fi
+}
+for format in "${!extensions[@]}"; do
+  # shellcheck disable=SC2086
+  run_target build/fuzz/tests/fuzz/fuzz_extract_"$format" "$(seed_dir "$format" ${extensions[$format]})"
+done
+if [ -x build/fuzz/tests/fuzz/fuzz_jsonl ]; then
+  run_target build/fuzz/tests/fuzz/fuzz_jsonl "$(seed_dir jsonl jsonl)"
+fi
+[ $failed -eq 0 ] && echo "fuzz: no crashes"
+exit $failed

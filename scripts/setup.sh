@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs smelt's build dependencies (Debian 12 packages; npm packages for test tooling only) and
+# builds the release preset. Usage: scripts/setup.sh [--no-build]. Needs root or sudo for apt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake pkg-config git
+  nlohmann-json3-dev libfmt-dev libcurl4-openssl-dev libsqlite3-dev
+  libpoppler-cpp-dev libzip-dev libpugixml-dev libpcre2-dev libutf8proc-dev
+  libgtest-dev
+  # test tooling: reference tools, fonts and encryption for generated test documents, fuzzing
+  poppler-utils qpdf fonts-droid-fallback fonts-wqy-microhei clang libclang-rt-14-dev nodejs npm
+)
+
+sudo_cmd=""
+[ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+missing=()
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Test tooling (document generators, reference implementations): never needed at run time.
+(cd tests/tools && npm install --no-audit --no-fund --loglevel=error)
+
+if [ "${1:-}" != "--no-build" ]; then
+  cmake --preset release
+  cmake --build --preset release -j"$(nproc)"
+  echo "setup: built build/release/smelt"
+fi
