@@ -10,8 +10,6 @@ namespace smelt {
   result<document> fn(std::string_view, const std::string& name) { \
     return make_error(fmt::format("{}: {} extraction is not available yet", name, fmtname)); \
   }
-SMELT_PENDING(extract_pdf, "PDF")
-SMELT_PENDING(extract_docx, "DOCX")
 SMELT_PENDING(extract_pptx, "PPTX")
 SMELT_PENDING(extract_xlsx, "XLSX")
 SMELT_PENDING(extract_csv, "CSV")
