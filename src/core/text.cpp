@@ -11,10 +11,14 @@ size_t utf8_sequence_length(std::string_view s, size_t i) {
   if (c < 0x80) return 1;
   size_t n;
   char32_t min;
-  if ((c & 0xE0) == 0xC0) n = 2, min = 0x80;
-  else if ((c & 0xF0) == 0xE0) n = 3, min = 0x800;
-  else if ((c & 0xF8) == 0xF0) n = 4, min = 0x10000;
-  else return 0;
+  if ((c & 0xE0) == 0xC0)
+    n = 2, min = 0x80;
+  else if ((c & 0xF0) == 0xE0)
+    n = 3, min = 0x800;
+  else if ((c & 0xF8) == 0xF0)
+    n = 4, min = 0x10000;
+  else
+    return 0;
   if (i + n > s.size()) return 0;
   char32_t cp = c & (0x7F >> n);
   for (size_t k = 1; k < n; ++k) {
@@ -102,8 +106,8 @@ std::string_view utf8_truncate(std::string_view s, size_t max_bytes) {
 
 bool codepoint_is_cjk(char32_t cp) {
   return (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0xF900 && cp <= 0xFAFF) ||
-         (cp >= 0x20000 && cp <= 0x2FA1F) || (cp >= 0x3000 && cp <= 0x303F) || (cp >= 0xFF00 && cp <= 0xFFEF) ||
-         (cp >= 0x3040 && cp <= 0x30FF) || (cp >= 0xAC00 && cp <= 0xD7AF);
+         (cp >= 0x20000 && cp <= 0x2FA1F) || (cp >= 0x3000 && cp <= 0x303F) ||
+         (cp >= 0xFF00 && cp <= 0xFFEF) || (cp >= 0x3040 && cp <= 0x30FF) || (cp >= 0xAC00 && cp <= 0xD7AF);
 }
 
 std::string_view text_trim(std::string_view s) {
@@ -140,8 +144,8 @@ std::string text_collapse_spaces(std::string_view s) {
   while (i < s.size()) {
     size_t start = i;
     char32_t cp = utf8_next(s, i);
-    bool space = cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || cp == '\f' || cp == '\v' || cp == 0xA0 ||
-                 cp == 0x3000 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x202F || cp == 0x205F;
+    bool space = cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || cp == '\f' || cp == '\v' ||
+                 cp == 0xA0 || cp == 0x3000 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x202F || cp == 0x205F;
     if (space) {
       pending_space = !out.empty();
       continue;
@@ -160,7 +164,9 @@ std::string text_to_lower_ascii(std::string_view s) {
   return out;
 }
 
-bool text_starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+bool text_starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
 bool text_ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
@@ -173,6 +179,39 @@ std::string text_replace_all(std::string s, std::string_view from, std::string_v
     pos += to.size();
   }
   return s;
+}
+
+std::vector<std::string_view> text_sentences(std::string_view s) {
+  std::vector<std::string_view> out;
+  auto push = [&](size_t b, size_t e) {
+    std::string_view piece = text_trim(s.substr(b, e - b));
+    if (!piece.empty()) out.push_back(piece);
+  };
+  size_t start = 0, i = 0;
+  while (i < s.size()) {
+    char32_t cp = utf8_next(s, i);
+    bool cjk_stop = cp == 0x3002 || cp == 0xFF01 || cp == 0xFF1F || cp == 0xFF1B;
+    bool latin_stop = (cp == '.' || cp == '!' || cp == '?') && (i >= s.size() || s[i] == ' ' || s[i] == '\n');
+    if (cp == '\n' || cjk_stop || latin_stop) {
+      push(start, i);
+      start = i;
+    }
+  }
+  push(start, s.size());
+  return out;
+}
+
+double text_cjk_ratio(std::string_view s) {
+  size_t cjk = 0, letters = 0, i = 0;
+  while (i < s.size()) {
+    char32_t cp = utf8_next(s, i);
+    bool ascii_letter = (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z');
+    bool ideograph =
+        codepoint_is_cjk(cp) && !(cp >= 0x3000 && cp <= 0x303F) && !(cp >= 0xFF00 && cp <= 0xFFEF);
+    if (ideograph) ++cjk;
+    if (ideograph || ascii_letter || cp >= 0xC0) ++letters;
+  }
+  return letters ? static_cast<double>(cjk) / static_cast<double>(letters) : 0.0;
 }
 
 }  // namespace smelt

@@ -31,5 +31,10 @@ std::string text_to_lower_ascii(std::string_view s);
 bool text_starts_with(std::string_view s, std::string_view prefix);
 bool text_ends_with(std::string_view s, std::string_view suffix);
 std::string text_replace_all(std::string s, std::string_view from, std::string_view to);
+// Splits prose into sentences after . ! ? and their CJK forms (。！？；) and at newlines; each
+// sentence keeps its final punctuation and is trimmed. "e.g. 3.5" style dots inside a word do not split.
+std::vector<std::string_view> text_sentences(std::string_view s);
+// Share of letters/ideographs that are CJK, 0..1 (0 for text without letters).
+double text_cjk_ratio(std::string_view s);
 
 }  // namespace smelt

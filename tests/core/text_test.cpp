@@ -25,7 +25,10 @@ TEST(utf8, decode_encode_roundtrip) {
 }
 
 TEST(utf8, sanitize_and_truncate) {
-  EXPECT_EQ(utf8_sanitize("a\xFF" "b"), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(utf8_sanitize("a\xFF"
+                          "b"),
+            "a\xEF\xBF\xBD"
+            "b");
   EXPECT_EQ(utf8_truncate("火灾", 4), "火");
   EXPECT_EQ(utf8_truncate("火灾", 6), "火灾");
 }
@@ -37,6 +40,27 @@ TEST(text, collapse_and_lines) {
   EXPECT_EQ(lines[0], "a");
   EXPECT_EQ(lines[2], "");
   EXPECT_EQ(text_replace_all("a|b|c", "|", "\\|"), "a\\|b\\|c");
+}
+
+}  // namespace smelt
+
+namespace smelt {
+
+TEST(text, sentences_latin_and_cjk) {
+  auto s = text_sentences("Press the button. Version 3.5 works! 每月测试一次。电池每年更换\nLast line");
+  ASSERT_EQ(s.size(), 5u);
+  EXPECT_EQ(s[0], "Press the button.");
+  EXPECT_EQ(s[1], "Version 3.5 works!");
+  EXPECT_EQ(s[2], "每月测试一次。");
+  EXPECT_EQ(s[3], "电池每年更换");
+  EXPECT_EQ(s[4], "Last line");
+}
+
+TEST(text, cjk_ratio) {
+  EXPECT_DOUBLE_EQ(text_cjk_ratio("abc"), 0.0);
+  EXPECT_DOUBLE_EQ(text_cjk_ratio("火灾报警"), 1.0);
+  EXPECT_DOUBLE_EQ(text_cjk_ratio("，。123"), 0.0);
+  EXPECT_DOUBLE_EQ(text_cjk_ratio("ab火灾"), 0.5);
 }
 
 }  // namespace smelt
