@@ -12,11 +12,5 @@ namespace smelt {
   }
 SMELT_PENDING(extract_pptx, "PPTX")
 SMELT_PENDING(extract_xlsx, "XLSX")
-SMELT_PENDING(extract_csv, "CSV")
-SMELT_PENDING(extract_epub, "EPUB")
-SMELT_PENDING(extract_html, "HTML")
-SMELT_PENDING(extract_markdown, "Markdown")
-SMELT_PENDING(extract_txt, "TXT")
-SMELT_PENDING(extract_eml, "EML")
 
 }  // namespace smelt
