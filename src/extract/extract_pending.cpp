@@ -10,7 +10,5 @@ namespace smelt {
   result<document> fn(std::string_view, const std::string& name) { \
     return make_error(fmt::format("{}: {} extraction is not available yet", name, fmtname)); \
   }
-SMELT_PENDING(extract_pptx, "PPTX")
-SMELT_PENDING(extract_xlsx, "XLSX")
 
 }  // namespace smelt
