@@ -6,8 +6,12 @@
 #include <poppler/cpp/poppler-document.h>
 #include <poppler/cpp/poppler-global.h>
 #include <poppler/cpp/poppler-page.h>
+#include <algorithm>
+#include <atomic>
 #include <limits>
 #include <memory>
+#include <system_error>
+#include <thread>
 
 #include "core/text.h"
 #include "extract/formats.h"
@@ -26,6 +30,10 @@ void pdf_quiet_poppler() {
   (void)silenced;
 }
 
+// Below this many pages per thread, starting another thread (and parsing the PDF again for it)
+// costs more than it saves.
+constexpr int pages_per_worker = 16;
+
 // A complete PDF ends with %%EOF (possibly followed by a little whitespace or junk); a file cut
 // short by a failed download or copy does not.
 bool pdf_has_eof_marker(std::string_view bytes) {
@@ -33,13 +41,30 @@ bool pdf_has_eof_marker(std::string_view bytes) {
   return tail.find("%%EOF") != std::string_view::npos;
 }
 
+// poppler's own ustring::to_utf8 opens an iconv converter per call, which costs more than the
+// rest of a word's processing; UTF-16 is simple enough to decode here. Lone surrogates -> U+FFFD.
+std::string pdf_utf16_to_utf8(const poppler::ustring& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    char32_t cp = s[i];
+    if (cp >= 0xD800 && cp <= 0xDBFF && i + 1 < s.size() && s[i + 1] >= 0xDC00 && s[i + 1] <= 0xDFFF) {
+      cp = 0x10000 + ((cp - 0xD800) << 10) + (s[i + 1] - 0xDC00);
+      ++i;
+    } else if (cp >= 0xD800 && cp <= 0xDFFF) {
+      cp = 0xFFFD;
+    }
+    utf8_append(out, cp);
+  }
+  return out;
+}
+
 std::vector<pdf_word> pdf_page_words(const poppler::page& page) {
   std::vector<pdf_word> words;
   std::vector<poppler::text_box> boxes = page.text_list(poppler::page::text_list_include_font);
   words.reserve(boxes.size());
   for (const poppler::text_box& box : boxes) {
-    poppler::byte_array utf8 = box.text().to_utf8();
-    std::string text = utf8_sanitize(std::string_view(utf8.data(), utf8.size()));
+    std::string text = pdf_utf16_to_utf8(box.text());
     if (text_trim(text).empty()) continue;
     poppler::rectf r = box.bbox();
     pdf_word w;
@@ -54,6 +79,47 @@ std::vector<pdf_word> pdf_page_words(const poppler::page& page) {
     words.push_back(std::move(w));
   }
   return words;
+}
+
+void pdf_read_page(const poppler::document& pdf, int index, pdf_page_lines& out) {
+  std::unique_ptr<poppler::page> page(pdf.create_page(index));
+  if (!page) return;
+  poppler::rectf box = page->page_rect(poppler::crop_box);
+  bool turned =
+      page->orientation() == poppler::page::landscape || page->orientation() == poppler::page::seascape;
+  out.width = turned ? box.height() : box.width();
+  out.height = turned ? box.width() : box.height();
+  out.lines = pdf_layout_lines(pdf_page_words(*page), out.width);
+}
+
+// Pages are independent until header/footer removal, so long PDFs are read by several threads,
+// each with its own poppler document over the same bytes (a poppler document is not to be
+// shared between threads; separate ones are safe). Threads take the next unread page.
+void pdf_read_pages(const poppler::document& first, std::string_view bytes,
+                    std::vector<pdf_page_lines>& pages) {
+  int count = static_cast<int>(pages.size());
+  unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  int workers = static_cast<int>(
+      std::min<unsigned>({hw, 8u, static_cast<unsigned>((count + pages_per_worker - 1) / pages_per_worker)}));
+  std::atomic<int> next{0};
+  auto work = [&](const poppler::document& pdf) {
+    for (int i; (i = next.fetch_add(1)) < count;) pdf_read_page(pdf, i, pages[i]);
+  };
+  std::vector<std::thread> threads;
+  std::vector<std::unique_ptr<poppler::document>> copies;
+  for (int t = 1; t < workers; ++t) {
+    std::unique_ptr<poppler::document> copy(
+        poppler::document::load_from_raw_data(bytes.data(), static_cast<int>(bytes.size())));
+    if (!copy || copy->is_locked()) break;
+    copies.push_back(std::move(copy));
+    try {
+      threads.emplace_back(work, std::cref(*copies.back()));
+    } catch (const std::system_error&) {
+      break;  // no more threads to be had: the ones running (and this one) finish the work
+    }
+  }
+  work(first);
+  for (auto& t : threads) t.join();
 }
 
 }  // namespace
@@ -78,20 +144,11 @@ result<document> extract_pdf(std::string_view bytes, const std::string& name) {
                     "--password=PASSWORD in.pdf out.pdf",
                     name));
 
-  int count = pdf->pages();
-  std::vector<pdf_page_lines> pages(count > 0 ? count : 0);
-  bool any_text = false;
-  for (int i = 0; i < count; ++i) {
-    std::unique_ptr<poppler::page> page(pdf->create_page(i));
-    if (!page) continue;
-    poppler::rectf box = page->page_rect(poppler::crop_box);
-    bool turned =
-        page->orientation() == poppler::page::landscape || page->orientation() == poppler::page::seascape;
-    pages[i].width = turned ? box.height() : box.width();
-    pages[i].height = turned ? box.width() : box.height();
-    pages[i].lines = pdf_layout_lines(pdf_page_words(*page), pages[i].width);
-    any_text = any_text || !pages[i].lines.empty();
-  }
+  int count = std::max(pdf->pages(), 0);
+  std::vector<pdf_page_lines> pages(count);
+  pdf_read_pages(*pdf, bytes, pages);
+  bool any_text =
+      std::any_of(pages.begin(), pages.end(), [](const pdf_page_lines& p) { return !p.lines.empty(); });
 
   document doc;
   if (!any_text) {

@@ -97,6 +97,8 @@ export default async function (outDir) {
   // truncated.pdf: the first 60% of sample.pdf, cut mid-stream (no xref, no %%EOF).
   const whole = fs.readFileSync(path.join(dir, 'sample.pdf'));
   fs.writeFileSync(path.join(dir, 'truncated.pdf'), whole.subarray(0, Math.floor(whole.length * 0.6)));
+  // damaged.pdf: header and %%EOF present, nothing readable between them.
+  fs.writeFileSync(path.join(dir, 'damaged.pdf'), '%PDF-1.4\n1 0 obj garbage <<< >>\nstream\nxxxx\n%%EOF\n');
   // not_pdf.pdf: a text file with a .pdf name.
   fs.writeFileSync(path.join(dir, 'not_pdf.pdf'), 'this is not a PDF at all\n');
 }
