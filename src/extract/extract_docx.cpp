@@ -44,8 +44,7 @@ int parse_int(std::string_view s, int fallback) {
 
 bool too_deep(docx_context& ctx, int depth) {
   if (depth < ooxml_max_depth) return false;
-  if (!ctx.depth_warned)
-    ctx.doc->warnings.push_back(fmt::format("{}: content nested too deeply; skipped", ctx.name));
+  if (!ctx.depth_warned) ctx.doc->warnings.push_back("content nested too deeply; skipped");
   ctx.depth_warned = true;
   return true;
 }
@@ -317,7 +316,7 @@ void docx_load_optional(docx_context& ctx, const zip_archive& zip,
   if (!zip.contains(part)) return;
   auto xml = ooxml_read_xml(zip, ctx.name, part);
   if (!xml.ok()) {
-    ctx.doc->warnings.push_back(xml.message() + "; ignoring it");
+    ctx.doc->warnings.push_back(ooxml_warning(xml.err(), ctx.name) + "; ignoring it");
     return;
   }
   load(ctx, (*xml)->document_element());
@@ -345,7 +344,7 @@ result<document> extract_docx(std::string_view bytes, const std::string& name) {
   pugi::xml_node body = xml_child((*xml)->document_element(), "body");
   if (!body) return make_error(fmt::format("{}: part '{}' has no document body (w:body)", name, *main));
   docx_walk_blocks(ctx, body, 0);
-  if (doc.blocks.empty()) doc.warnings.push_back(fmt::format("{}: no text found", name));
+  if (doc.blocks.empty()) doc.warnings.push_back("no text found");
   return doc;
 }
 

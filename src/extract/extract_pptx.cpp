@@ -153,13 +153,14 @@ result<document> extract_pptx(std::string_view bytes, const std::string& name) {
     ++number;
     const ooxml_relationship* rel = ooxml_find_id(*rels, xml_prefixed_attr(id, "id"));
     if (!rel || rel->external) {
-      doc.warnings.push_back(fmt::format("{}: slide {}: no slide part for relationship '{}'; skipped", name,
-                                         number, xml_prefixed_attr(id, "id")));
+      doc.warnings.push_back(fmt::format("slide {}: no slide part for relationship '{}'; skipped", number,
+                                         xml_prefixed_attr(id, "id")));
       continue;
     }
     auto slide_xml = ooxml_read_xml(*zip, name, rel->target);
     if (!slide_xml.ok()) {
-      doc.warnings.push_back(fmt::format("slide {}: {}; skipped", number, slide_xml.message()));
+      doc.warnings.push_back(
+          fmt::format("slide {}: {}; skipped", number, ooxml_warning(slide_xml.err(), name)));
       continue;
     }
     pptx_slide slide;
@@ -171,13 +172,14 @@ result<document> extract_pptx(std::string_view bytes, const std::string& name) {
 
     auto slide_rels = ooxml_read_relationships(*zip, name, rel->target);
     if (!slide_rels.ok()) {
-      doc.warnings.push_back(slide_rels.message());
+      doc.warnings.push_back(ooxml_warning(slide_rels.err(), name));
       continue;
     }
     if (const ooxml_relationship* notes = ooxml_find_type(*slide_rels, "notesSlide")) {
       auto notes_xml = ooxml_read_xml(*zip, name, notes->target);
       if (!notes_xml.ok()) {
-        doc.warnings.push_back(fmt::format("slide {}: {}; notes skipped", number, notes_xml.message()));
+        doc.warnings.push_back(
+            fmt::format("slide {}: {}; notes skipped", number, ooxml_warning(notes_xml.err(), name)));
         continue;
       }
       std::string text = pptx_notes_text(**notes_xml);
@@ -187,7 +189,7 @@ result<document> extract_pptx(std::string_view bytes, const std::string& name) {
       }
     }
   }
-  if (number == 0) doc.warnings.push_back(fmt::format("{}: presentation has no slides", name));
+  if (number == 0) doc.warnings.push_back("presentation has no slides");
   return doc;
 }
 

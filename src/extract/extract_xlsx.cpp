@@ -18,7 +18,8 @@ namespace smelt {
 namespace {
 
 // Biggest table we build from one sheet (rows x columns after trimming); beyond it rows are cut.
-constexpr size_t xlsx_max_cells = 4u << 20;
+constexpr size_t xlsx_max_cells = 1u << 20;
+constexpr long xlsx_max_columns = 1024;
 
 struct xlsx_cell {
   long row = 0;  // 0-based
@@ -105,21 +106,33 @@ std::vector<std::vector<std::string>> xlsx_sheet_rows(const pugi::xml_document& 
     }
   }
   if (cells.empty()) return {};
-  long first_row = std::numeric_limits<long>::max(), first_col = first_row, last_row = -1, last_col = -1;
-  for (const auto& c : cells) {
-    first_row = std::min(first_row, c.row), last_row = std::max(last_row, c.row);
-    first_col = std::min(first_col, c.col), last_col = std::max(last_col, c.col);
-  }
+  long first_col = std::numeric_limits<long>::max();
+  for (const auto& c : cells) first_col = std::min(first_col, c.col);
+  // Stray cells far to the right would make every row enormous: keep a bounded width.
+  size_t before = cells.size();
+  std::erase_if(cells, [&](const xlsx_cell& c) { return c.col - first_col >= xlsx_max_columns; });
+  if (cells.size() != before)
+    warnings.push_back(
+        fmt::format("{}: cells beyond {} columns from the first used one dropped", where, xlsx_max_columns));
+  long last_col = -1;
+  for (const auto& c : cells) last_col = std::max(last_col, c.col);
   size_t columns = static_cast<size_t>(last_col - first_col + 1);
-  size_t nrows = static_cast<size_t>(last_row - first_row + 1);
-  if (nrows * columns > xlsx_max_cells) {
-    nrows = std::max<size_t>(1, xlsx_max_cells / columns);
-    warnings.push_back(fmt::format("{}: sheet too large; kept its first {} rows", where, nrows));
-  }
-  std::vector<std::vector<std::string>> rows(nrows, std::vector<std::string>(columns));
+  // Rows with no value are left out (the document model drops empty table rows anyway).
+  std::stable_sort(cells.begin(), cells.end(),
+                   [](const xlsx_cell& x, const xlsx_cell& y) { return x.row < y.row; });
+  size_t max_rows = std::max<size_t>(1, xlsx_max_cells / columns);
+  std::vector<std::vector<std::string>> rows;
+  long current = -1;
   for (auto& c : cells) {
-    size_t r = static_cast<size_t>(c.row - first_row);
-    if (r < nrows) rows[r][static_cast<size_t>(c.col - first_col)] = std::move(c.text);
+    if (c.row != current) {
+      if (rows.size() == max_rows) {
+        warnings.push_back(fmt::format("{}: sheet too large; kept its first {} rows", where, max_rows));
+        break;
+      }
+      rows.emplace_back(columns);
+      current = c.row;
+    }
+    rows.back()[static_cast<size_t>(c.col - first_col)] = std::move(c.text);
   }
   return rows;
 }
@@ -155,20 +168,21 @@ result<document> extract_xlsx(std::string_view bytes, const std::string& name) {
     if (sheet_name.empty()) sheet_name = fmt::format("Sheet {}", number);
     const ooxml_relationship* rel = ooxml_find_id(*rels, xml_prefixed_attr(sheet, "id"));
     if (!rel || rel->external) {
-      doc.warnings.push_back(fmt::format("{}: sheet '{}': no worksheet part; skipped", name, sheet_name));
+      doc.warnings.push_back(fmt::format("sheet '{}': no worksheet part; skipped", sheet_name));
       continue;
     }
     auto sheet_xml = ooxml_read_xml(*zip, name, rel->target);
     if (!sheet_xml.ok()) {
-      doc.warnings.push_back(fmt::format("sheet '{}': {}; skipped", sheet_name, sheet_xml.message()));
+      doc.warnings.push_back(
+          fmt::format("sheet '{}': {}; skipped", sheet_name, ooxml_warning(sheet_xml.err(), name)));
       continue;
     }
     document_add_anchor(doc, anchor_kind::sheet, number, sheet_name);
     document_add_heading(doc, 2, sheet_name);
-    document_add_table(doc, xlsx_sheet_rows(**sheet_xml, shared, doc.warnings,
-                                            fmt::format("{}: sheet '{}'", name, sheet_name)));
+    document_add_table(
+        doc, xlsx_sheet_rows(**sheet_xml, shared, doc.warnings, fmt::format("sheet '{}'", sheet_name)));
   }
-  if (number == 0) doc.warnings.push_back(fmt::format("{}: workbook has no sheets", name));
+  if (number == 0) doc.warnings.push_back("workbook has no sheets");
   return doc;
 }
 

@@ -84,6 +84,11 @@ result<std::string> ooxml_main_part(const zip_archive& zip, const std::string& n
                   kind, fallback));
 }
 
+std::string ooxml_warning(const error& e, const std::string& name) {
+  std::string prefix = name + ": ";
+  return e.message.compare(0, prefix.size(), prefix) == 0 ? e.message.substr(prefix.size()) : e.message;
+}
+
 std::string_view xml_local_name(const pugi::xml_node& node) {
   std::string_view n = node.name();
   size_t colon = n.find(':');

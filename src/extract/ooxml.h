@@ -49,6 +49,10 @@ const ooxml_relationship* ooxml_find_id(const std::vector<ooxml_relationship>& r
 result<std::string> ooxml_main_part(const zip_archive& zip, const std::string& name, const char* kind,
                                     const std::string& fallback);
 
+// An error from the helpers above as a document warning: without the leading "NAME: ", since
+// warnings are printed after the file name already.
+std::string ooxml_warning(const error& e, const std::string& name);
+
 // Element and attribute names without their namespace prefix ("w:p" -> "p").
 std::string_view xml_local_name(const pugi::xml_node& node);
 bool xml_is(const pugi::xml_node& node, std::string_view local);

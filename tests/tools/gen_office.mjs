@@ -225,7 +225,7 @@ async function makeXlsx(file) {
 }
 
 // Hand-written workbook: inline strings, string formula results, errors, sheets whose order in
-// workbook.xml differs from their file names, and a hidden-by-nothing empty sheet.
+// workbook.xml differs from their file names, an empty sheet and a sheet that is not well-formed.
 async function makeCraftedXlsx(file) {
   const zip = new JSZip();
   const S = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" ' +
@@ -244,12 +244,14 @@ async function makeCraftedXlsx(file) {
 <sheet name="Second" sheetId="2" r:id="rId2"/>
 <sheet name="Empty" sheetId="3" r:id="rId3"/>
 <sheet name="First" sheetId="1" r:id="rId1"/>
+<sheet name="Broken" sheetId="4" r:id="rId4"/>
 </sheets></workbook>`);
   zip.file('xl/_rels/workbook.xml.rels', `<?xml version="1.0" encoding="UTF-8"?>
 <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">
 <Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>
 <Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="/xl/worksheets/sheet2.xml"/>
 <Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet3.xml"/>
+<Relationship Id="rId4" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet4.xml"/>
 </Relationships>`);
   zip.file('xl/worksheets/sheet1.xml', `<?xml version="1.0" encoding="UTF-8"?>
 <worksheet ${S}><sheetData>
@@ -258,6 +260,7 @@ async function makeCraftedXlsx(file) {
 <row r="3"><c r="A3"><v>1.0E+3</v></c><c r="B3"><v>2.50</v></c></row>
 <row r="4"><c r="A4" t="b"><v>0</v></c><c r="B4"><v>-0.0</v></c></row>
 </sheetData></worksheet>`);
+  zip.file('xl/worksheets/sheet4.xml', '<worksheet><sheetData><row>');
   // Cells without r attributes are placed one after another.
   zip.file('xl/worksheets/sheet2.xml', `<?xml version="1.0" encoding="UTF-8"?>
 <worksheet ${S}><sheetData>
@@ -269,6 +272,24 @@ async function makeCraftedXlsx(file) {
   fs.writeFileSync(file, await zip.generateAsync({ type: 'nodebuffer', compression: 'DEFLATE' }));
 }
 
+// A workbook whose one sheet has a stray cell at the far corner of Excel's grid (XFD1048576).
+async function makeWideXlsx(file) {
+  const wb = new ExcelJS.Workbook();
+  const ws = wb.addWorksheet('Wide');
+  ws.getCell('A1').value = 'corner';
+  ws.getCell('B2').value = 2;
+  ws.getCell('XFD1048576').value = 'far away';
+  await wb.xlsx.writeFile(file);
+}
+
+// report.docx with its main part cut in the middle of a tag.
+async function makeBadXmlDocx(source, file) {
+  const zip = await JSZip.loadAsync(fs.readFileSync(source));
+  const xml = await zip.file('word/document.xml').async('string');
+  zip.file('word/document.xml', xml.slice(0, xml.indexOf('Introduction')));
+  fs.writeFileSync(file, await zip.generateAsync({ type: 'nodebuffer', compression: 'DEFLATE' }));
+}
+
 export default async function (outDir) {
   const dir = path.join(outDir, 'office');
   fs.mkdirSync(dir, { recursive: true });
@@ -277,6 +298,8 @@ export default async function (outDir) {
   await makePptx(path.join(dir, 'deck.pptx'));
   await makeXlsx(path.join(dir, 'book.xlsx'));
   await makeCraftedXlsx(path.join(dir, 'crafted.xlsx'));
+  await makeWideXlsx(path.join(dir, 'wide.xlsx'));
+  await makeBadXmlDocx(path.join(dir, 'report.docx'), path.join(dir, 'bad_xml.docx'));
 
   const whole = fs.readFileSync(path.join(dir, 'report.docx'));
   fs.writeFileSync(path.join(dir, 'truncated.docx'), whole.subarray(0, Math.floor(whole.length / 2)));
