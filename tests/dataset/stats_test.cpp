@@ -31,8 +31,8 @@ TEST(stats, counts_characters_per_role_and_ranges) {
   EXPECT_EQ(s.assistant.characters.total, 6u + 1u + 5u);
   EXPECT_DOUBLE_EQ(s.assistant.characters.mean(), 6.0);
   EXPECT_EQ(s.characters.total, 9u + 8u + 12u);
-  EXPECT_EQ(s.characters.min, 12u);
-  EXPECT_EQ(s.characters.max, 17u);
+  EXPECT_EQ(s.characters.min, 11u);  // 3 + 1 + 2 + 5
+  EXPECT_EQ(s.characters.max, 18u);  // 9 + 3 + 6
 }
 
 TEST(stats, render_table) {
@@ -40,7 +40,7 @@ TEST(stats, render_table) {
   stats_add(s, stats_example({{"user", "abcd"}, {"assistant", "ef"}}));
   stats_add(s, stats_example({{"user", "ab"}, {"assistant", "efgh"}}));
   std::string expected =
-      "                  messages  characters        min       mean      max\n"
+      "              messages  characters        min       mean      max\n"
       "  system             0           0          0        0.0        0\n"
       "  user               2           6          2        3.0        4\n"
       "  assistant          2           6          2        3.0        4\n"
