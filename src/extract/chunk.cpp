@@ -460,7 +460,11 @@ class chunker {
     while (j > prev.first && !pieces_[j - 1].atomic && !pieces_[j - 1].heading) --j;
     std::string_view s =
         std::string_view(rendered_.text).substr(pieces_[j].begin, pieces_[prev.last].end - pieces_[j].begin);
-    std::string_view tail = s.substr(text_tail_start(s, overlap_, measure_));
+    // A chunk packed into less room than usual (a table or code block) takes only what still fits.
+    size_t used = draft_size(d) + measure_("\n\n");
+    size_t room = std::min(overlap_, budget_ > used ? budget_ - used : 0);
+    if (room == 0) return {};
+    std::string_view tail = s.substr(text_tail_start(s, room, measure_));
     if (tail.empty()) return {};
     std::string prefix(tail);
     if (pieces_[prev.last].block != pieces_[d.first].block) {

@@ -239,6 +239,28 @@ TEST(chunk, overlap_repeats_whole_sentences_within_a_section) {
   expect_offsets_consistent(doc, chunks, o);
 }
 
+TEST(chunk, overlap_never_pushes_a_table_over_the_budget) {
+  document doc;
+  document_add_paragraph(doc, sentences(3));  // 92 chars
+  std::vector<std::vector<std::string>> rows = {{"Device", "Interval"}};
+  for (int i = 0; i < 4; ++i) rows.push_back({"detector " + std::to_string(i), "monthly"});
+  document_add_table(doc, rows);  // 146 chars
+  std::vector<std::vector<std::string>> big = rows;
+  for (int i = 0; i < 10; ++i) big.push_back({"sprinkler " + std::to_string(i), "yearly"});
+  document_add_paragraph(doc, "Between tables.");
+  document_add_table(doc, big);
+  chunk_options o = options_chars(200, 1, 60);
+  auto chunks = chunk_document(doc, o);
+  ASSERT_EQ(chunks.size(), 4u);
+  EXPECT_EQ(chunks[1].text.substr(chunks[1].overlap), table_to_markdown(rows));
+  EXPECT_GT(chunks[1].overlap, 0u);  // 52 chars of room left: "Sentence 2 tells about alarms.\n\n"
+  EXPECT_EQ(chunks[1].text.substr(0, chunks[1].overlap), "Sentence 2 tells about alarms.\n\n");
+  EXPECT_LE(chunks[1].size, 200u);
+  EXPECT_TRUE(chunks[3].oversize);
+  EXPECT_EQ(chunks[3].overlap, 0u);  // already over the budget: nothing added
+  expect_offsets_consistent(doc, chunks, o);
+}
+
 TEST(chunk, chinese_text_splits_after_full_stops_and_stays_valid_utf8) {
   document doc;
   document_add_heading(doc, 1, "消防安全");
