@@ -20,6 +20,8 @@ namespace {
 // Biggest table we build from one sheet (rows x columns after trimming); beyond it rows are cut.
 constexpr size_t xlsx_max_cells = 1u << 20;
 constexpr long xlsx_max_columns = 1024;
+// Worksheet XML spends ~50-100 bytes per cell, so this admits sheets near the cell cap above.
+constexpr size_t xlsx_max_sheet_bytes = 160u << 20;
 
 struct xlsx_cell {
   long row = 0;  // 0-based
@@ -171,7 +173,7 @@ result<document> extract_xlsx(std::string_view bytes, const std::string& name) {
       doc.warnings.push_back(fmt::format("sheet '{}': no worksheet part; skipped", sheet_name));
       continue;
     }
-    auto sheet_xml = ooxml_read_xml(*zip, name, rel->target);
+    auto sheet_xml = ooxml_read_xml(*zip, name, rel->target, xlsx_max_sheet_bytes);
     if (!sheet_xml.ok()) {
       doc.warnings.push_back(
           fmt::format("sheet '{}': {}; skipped", sheet_name, ooxml_warning(sheet_xml.err(), name)));

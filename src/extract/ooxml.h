@@ -26,7 +26,8 @@ result<zip_archive> ooxml_open(std::string_view bytes, const std::string& name, 
 
 // Reads and parses one part. Errors name the file, the part and the XML problem.
 result<std::unique_ptr<pugi::xml_document>> ooxml_read_xml(const zip_archive& zip, const std::string& name,
-                                                           const std::string& part);
+                                                           const std::string& part,
+                                                           size_t max_bytes = ooxml_max_part_bytes);
 
 struct ooxml_relationship {
   std::string id;
