@@ -136,6 +136,13 @@ double find_gutter(const std::vector<segment>& segments, double page_width) {
   return gutter;
 }
 
+// Length of a leading bullet glyph and its space ("• item"), 0 if the line has none.
+size_t bullet_length(std::string_view text) {
+  for (std::string_view b : {"\u2022 ", "\u25E6 ", "\u25AA ", "\u2023 ", "\u2043 ", "\u25CF "})
+    if (text_starts_with(text, b)) return b.size();
+  return 0;
+}
+
 std::string running_key(std::string_view text) {
   std::string key;
   for (char c : text) {
@@ -233,31 +240,43 @@ std::vector<pdf_line> pdf_layout_lines(std::vector<pdf_word> words, double page_
 }
 
 void pdf_remove_running_lines(std::vector<pdf_page_lines>& pages) {
-  size_t pages_with_text = 0;
-  // key -> number of pages it appears on (counted once per page); "t:" top band, "b:" bottom.
-  std::unordered_map<std::string, size_t> counts;
+  struct running_count {
+    size_t pages = 0;          // pages the key appears on, counted once per page
+    bool all_numbered = true;  // every occurrence carried a digit (a page number)
+  };
+  // Keys are "t:" (top band) or "b:" (bottom band) followed by the text without digits.
+  std::unordered_map<std::string, running_count> counts;
   auto band_key = [](const pdf_page_lines& page, const pdf_line& line) -> std::string {
     if (page.height <= 0) return {};
     if (line.y1 <= page.height * running_band) return "t:" + running_key(line.text);
     if (line.y0 >= page.height * (1 - running_band)) return "b:" + running_key(line.text);
     return {};
   };
+  auto has_digit = [](std::string_view s) { return s.find_first_of("0123456789") != std::string_view::npos; };
+  size_t pages_with_text = 0;
   for (const auto& page : pages) {
     if (page.lines.empty()) continue;
     ++pages_with_text;
     std::vector<std::string> seen;
     for (const auto& line : page.lines) {
       std::string key = band_key(page, line);
-      if (key.empty() || std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
+      if (key.empty()) continue;
+      running_count& c = counts[key];
+      c.all_numbered = c.all_numbered && has_digit(line.text);
+      if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
       seen.push_back(key);
-      ++counts[key];
+      ++c.pages;
     }
   }
+  // Running on most pages; or, for a numbered running head that changes with the chapter
+  // ("Chapter 3: Utilities 6"), on at least 3 pages.
   size_t needed = std::max<size_t>(2, (pages_with_text + 1) / 2);
   for (auto& page : pages) {
     std::erase_if(page.lines, [&](const pdf_line& line) {
       std::string key = band_key(page, line);
-      return !key.empty() && counts[key] >= needed;
+      if (key.empty()) return false;
+      const running_count& c = counts[key];
+      return c.pages >= needed || (c.all_numbered && c.pages >= 3);
     });
   }
 }
@@ -325,26 +344,33 @@ void pdf_build_document(document& doc, const std::vector<pdf_page_lines>& pages)
     document_add_anchor(doc, anchor_kind::page, int(p + 1));
     std::string text;
     int level = 0;
+    bool bulleted = false;
     const pdf_line* last = nullptr;
     auto flush = [&] {
       if (level > 0)
         document_add_heading(doc, level, std::move(text));
+      else if (bulleted)
+        document_add_list_item(doc, 0, false, std::move(text));
       else
         document_add_paragraph(doc, std::move(text));
       text.clear();
     };
     for (const pdf_line& line : pages[p].lines) {
       int line_level = level_of(line);
+      size_t bullet = line_level == 0 ? bullet_length(line.text) : 0;
       bool continues = false;
-      if (last && line_level == level && line.size == last->size) {
+      if (last && !bullet && line_level == level && line.size == last->size) {
         double pitch = line.y0 - last->y0;
         double limit = level == 0 ? std::max(body_pitch * 1.25, line.size * 1.05) : line.size * 1.5;
         bool same_column = line.x0 < last->x1 && last->x0 < line.x1;
         continues = pitch > 0 && pitch <= limit && same_column;
       }
-      if (!continues && last) flush();
+      if (!continues) {
+        if (last) flush();
+        bulleted = bullet > 0;
+      }
       level = line_level;
-      pdf_join_line(text, line.text);
+      pdf_join_line(text, std::string_view(line.text).substr(bullet));
       last = &line;
     }
     if (last) flush();

@@ -46,6 +46,7 @@ TEST(pdf, sample_blocks_exact) {
   auto doc = extract("sample.pdf");
   ASSERT_TRUE(doc.ok()) << doc.message();
   EXPECT_EQ(doc->format, "pdf");
+  // Page 3 also has a bulleted list whose second item wraps onto an indented line.
   EXPECT_TRUE(doc->warnings.empty());
   expect_blocks(
       *doc,
@@ -62,6 +63,8 @@ TEST(pdf, sample_blocks_exact) {
           {block_kind::paragraph, 0, "Mixed pages keep their order from top to bottom."},
           {block_kind::heading, 2, "Summary"},
           {block_kind::paragraph, 0, "Protect data, keep records, and delete what you no longer need."},
+          {block_kind::list_item, 0, "Encrypt every laptop and every backup."},
+          {block_kind::list_item, 0, "Lock the screen when you step away from the desk."},
       });
 }
 
@@ -116,6 +119,20 @@ TEST(pdf, two_columns_read_left_then_right_and_page_numbers_removed) {
     expected.push_back({block_kind::paragraph, 0, right});
   }
   expect_blocks(*doc, expected);
+}
+
+TEST(pdf, long_pdf_keeps_page_order_across_threads) {
+  auto doc = extract("long.pdf");
+  ASSERT_TRUE(doc.ok()) << doc.message();
+  ASSERT_EQ(doc->anchors.size(), 40u);
+  ASSERT_EQ(doc->blocks.size(), 80u) << document_render(*doc, render_format::markdown).text;
+  for (int p = 1; p <= 40; ++p) {
+    EXPECT_EQ(doc->anchors[p - 1].number, p);
+    EXPECT_EQ(doc->anchors[p - 1].block, size_t(2 * (p - 1)));
+    EXPECT_EQ(doc->blocks[2 * (p - 1)].text, "Part " + std::to_string(p));
+    EXPECT_EQ(doc->blocks[2 * (p - 1) + 1].text,
+              "This sentence belongs to page number " + std::to_string(p) + ".");
+  }
 }
 
 TEST(pdf, image_only_pdf_warns_no_text_layer) {

@@ -27,7 +27,8 @@ function furniture(doc, n, total) {
   line(doc, `Page ${n} of ${total}`, 280, 750, 9);
 }
 
-// sample.pdf: 3 pages, English + Chinese, two heading sizes, a word hyphenated across lines.
+// sample.pdf: 3 pages, English + Chinese, two heading sizes, a word hyphenated across lines, a
+// bulleted list whose second item wraps.
 async function sample(file) {
   const doc = new PDFDocument({ size: 'LETTER', margin: 72, info: { Title: 'Sample' } });
   const body = 11;
@@ -52,6 +53,9 @@ async function sample(file) {
   line(doc, 'Summary', 72, 72, 15, 'Helvetica-Bold');
   line(doc, 'Protect data, keep records, and delete what you no', 72, 100, body);
   line(doc, 'longer need.', 72, 114, body);
+  line(doc, '\u2022 Encrypt every laptop and every backup.', 72, 140, body);
+  line(doc, '\u2022 Lock the screen when you step away from', 72, 154, body);
+  line(doc, 'the desk.', 80, 168, body);
   await save(doc, file);
 }
 
@@ -66,6 +70,18 @@ async function columns(file) {
       line(doc, `Right column line ${i + 1} of page ${p}.`, 330, 110 + i * 14, 11);
     }
     line(doc, `${p}`, 300, 750, 10);
+  }
+  await save(doc, file);
+}
+
+// long.pdf: 40 pages, one heading and sentence each, running footer (read by several threads).
+async function long(file) {
+  const doc = new PDFDocument({ size: 'LETTER', margin: 72 });
+  for (let p = 1; p <= 40; ++p) {
+    if (p > 1) doc.addPage();
+    line(doc, `Part ${p}`, 72, 72, 16, 'Helvetica-Bold');
+    line(doc, `This sentence belongs to page number ${p}.`, 72, 110, 11);
+    line(doc, `Long report, page ${p}`, 250, 750, 9);
   }
   await save(doc, file);
 }
@@ -92,6 +108,7 @@ export default async function (outDir) {
   fs.mkdirSync(dir, { recursive: true });
   await sample(path.join(dir, 'sample.pdf'));
   await columns(path.join(dir, 'columns.pdf'));
+  await long(path.join(dir, 'long.pdf'));
   await scanned(path.join(dir, 'scanned.pdf'));
   await encrypted(path.join(dir, 'encrypted.pdf'));
   // truncated.pdf: the first 60% of sample.pdf, cut mid-stream (no xref, no %%EOF).
