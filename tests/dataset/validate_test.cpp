@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/test_support.h"
+
 namespace smelt {
 namespace {
 
@@ -39,6 +41,41 @@ TEST(validate, problem_lines) {
   EXPECT_EQ(
       problem_to_json(problems[0]).dump(),
       R"({"line":42,"field":"messages[1].role","severity":"error","message":"expected system|user|assistant, got \"bot\""})");
+}
+
+}  // namespace
+}  // namespace smelt
+
+namespace smelt {
+namespace {
+
+TEST(validate, cli_json_output_and_exit_status) {
+  test::temp_dir dir;
+  test::write_file(
+      dir / "t.jsonl",
+      "{\"messages\":[{\"role\":\"user\",\"content\":\"Q?\"},{\"role\":\"assistant\",\"content\":\"A.\"}]}\n"
+      "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"},{\"role\":\"assistant\",\"content\":\"B.\"}]}\n");
+  auto r = test::run_smelt("data check --json '" + (dir / "t.jsonl").string() + "'");
+  EXPECT_EQ(r.exit_code, 0);  // a duplicate is only a warning
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["ok"], true);
+  EXPECT_EQ(j["warnings"], 1);
+  EXPECT_EQ(j["problems"][0]["message"], "user turn duplicates line 1");
+  EXPECT_EQ(j["stats"]["examples"], 2);
+
+  r = test::run_smelt("data check --json --profile openai '" + (dir / "t.jsonl").string() + "'");
+  EXPECT_EQ(r.exit_code, 1);  // fewer than 10 examples
+  j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["errors"], 1);
+  EXPECT_EQ(j["problems"][1]["field"], "examples");
+}
+
+TEST(validate, cli_unknown_profile_is_a_usage_error) {
+  auto r = test::run_smelt("data check --profile azure x.jsonl");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(
+      r.err,
+      "error: smelt data check: --profile: expected siliconflow|openai|llamafactory|generic, got 'azure'\n");
 }
 
 }  // namespace
