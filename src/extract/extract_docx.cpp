@@ -1,7 +1,8 @@
 // DOCX (WordprocessingML) -> document: body paragraphs in order, headings from paragraph styles
 // (names "heading N"/"Title" or outline levels, resolved through word/styles.xml and basedOn),
-// lists from w:numPr + word/numbering.xml, tables with gridSpan, text boxes after their paragraph.
-// Headers, footers, comments, footnotes and tracked deletions are left out; so is formatting.
+// lists from w:numPr + word/numbering.xml, tables with gridSpan, text boxes after their paragraph,
+// footnotes as "[N]" markers plus "[N] text" paragraphs at the end. Headers, footers, comments,
+// endnotes and tracked deletions are left out; so is formatting.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -32,7 +33,9 @@ struct docx_context {
   std::unordered_map<std::string, std::string> num_abstract;             // numId -> abstractNumId
   std::unordered_map<std::string, std::map<int, std::string>> num_fmts;  // numId -> ilvl -> override numFmt
   std::unordered_map<std::string, std::map<int, std::string>>
-      abstract_fmts;  // abstractNumId -> ilvl -> numFmt
+      abstract_fmts;                                           // abstractNumId -> ilvl -> numFmt
+  std::unordered_map<std::string, std::string> footnote_text;  // w:id -> text
+  std::vector<std::string> footnotes_used;                     // ids in order of first reference
   bool depth_warned = false;
 };
 
@@ -172,6 +175,15 @@ docx_list docx_list_info(const docx_context& ctx, const pugi::xml_node& ppr) {
 
 // --- text --------------------------------------------------------------------------------------
 
+// "[N]" for a footnote reference, numbering footnotes in order of first use; "" if unknown.
+std::string docx_footnote_marker(docx_context& ctx, std::string_view id) {
+  if (!ctx.footnote_text.count(std::string(id))) return "";
+  auto it = std::find(ctx.footnotes_used.begin(), ctx.footnotes_used.end(), id);
+  size_t number = static_cast<size_t>(it - ctx.footnotes_used.begin()) + 1;
+  if (it == ctx.footnotes_used.end()) ctx.footnotes_used.emplace_back(id);
+  return fmt::format("[{}]", number);
+}
+
 // Appends the visible text under node: runs, hyperlinks, smart tags, insertions, fields' results.
 // Text boxes met on the way are collected into boxes for the caller to emit after the paragraph.
 void docx_collect_text(docx_context& ctx, const pugi::xml_node& node, std::string& out,
@@ -192,8 +204,10 @@ void docx_collect_text(docx_context& ctx, const pugi::xml_node& node, std::strin
       boxes.push_back(c);
     else if (n == "AlternateContent")
       docx_collect_text(ctx, alternate_branch(c), out, boxes, depth + 1);
+    else if (n == "footnoteReference")
+      out += docx_footnote_marker(ctx, xml_attr(c, "id"));
     else if (n == "pPr" || n == "rPr" || n == "del" || n == "moveFrom" || n == "delText" ||
-             n == "instrText" || n == "sdtPr" || n == "sdtEndPr" || n == "footnoteReference" ||
+             n == "instrText" || n == "sdtPr" || n == "sdtEndPr" || n == "footnoteRef" ||
              n == "endnoteReference" || n == "commentReference")
       continue;
     else
@@ -307,7 +321,26 @@ void docx_walk_blocks(docx_context& ctx, const pugi::xml_node& container, int de
   }
 }
 
-// Optional parts (styles, numbering): a problem becomes a warning, not a failure.
+// Footnote texts by id; separators (w:type set) carry no text of the author's.
+void docx_load_footnotes(docx_context& ctx, const pugi::xml_node& root) {
+  for (pugi::xml_node f : root.children()) {
+    if (!xml_is(f, "footnote") || !xml_attr(f, "type").empty()) continue;
+    std::string text;
+    for (pugi::xml_node p : f.children()) {
+      if (!xml_is(p, "p")) continue;
+      std::string line;
+      std::vector<pugi::xml_node> boxes;
+      docx_collect_text(ctx, p, line, boxes, 1);
+      std::string_view trimmed = text_trim(line);
+      if (trimmed.empty()) continue;
+      if (!text.empty()) text += ' ';
+      text += trimmed;
+    }
+    if (!text.empty()) ctx.footnote_text[std::string(xml_attr(f, "id"))] = std::move(text);
+  }
+}
+
+// Optional parts (styles, numbering, footnotes): a problem becomes a warning, not a failure.
 void docx_load_optional(docx_context& ctx, const zip_archive& zip,
                         const std::vector<ooxml_relationship>& rels, std::string_view type,
                         const std::string& fallback, void (*load)(docx_context&, const pugi::xml_node&)) {
@@ -338,12 +371,15 @@ result<document> extract_docx(std::string_view bytes, const std::string& name) {
   ctx.doc = &doc;
   docx_load_optional(ctx, *zip, *rels, "styles", "word/styles.xml", docx_load_styles);
   docx_load_optional(ctx, *zip, *rels, "numbering", "word/numbering.xml", docx_load_numbering);
+  docx_load_optional(ctx, *zip, *rels, "footnotes", "word/footnotes.xml", docx_load_footnotes);
 
   auto xml = ooxml_read_xml(*zip, name, *main);
   if (!xml.ok()) return xml.err();
   pugi::xml_node body = xml_child((*xml)->document_element(), "body");
   if (!body) return make_error(fmt::format("{}: part '{}' has no document body (w:body)", name, *main));
   docx_walk_blocks(ctx, body, 0);
+  for (size_t i = 0; i < ctx.footnotes_used.size(); ++i)
+    document_add_paragraph(doc, fmt::format("[{}] {}", i + 1, ctx.footnote_text[ctx.footnotes_used[i]]));
   if (doc.blocks.empty()) doc.warnings.push_back("no text found");
   return doc;
 }

@@ -35,7 +35,7 @@ TEST(office_docx, report_markdown_is_exact) {
   EXPECT_EQ(markdown(doc),
             "# Quarterly Report\n\n"
             "# Introduction 介绍\n\n"
-            "This report covers sales in 中国 and Europe.\n\n"
+            "This report covers sales in 中国 and Europe.[1]\n\n"
             "Name\tValue\nSecond line\n\n"
             "See the website for details.\n\n"
             "## Bullets\n\n"
@@ -51,13 +51,14 @@ TEST(office_docx, report_markdown_is_exact) {
             "| --- | --- | --- |\n"
             "| North | 10 | 12 |\n"
             "| 南方 | n/a |  |\n\n"
-            "The end.\n");
+            "The end.\n\n"
+            "[1] Figures are unaudited.\n");  // footnote: marker in the text, body at the end
   EXPECT_TRUE(doc.warnings.empty());
 }
 
 TEST(office_docx, report_blocks_carry_list_depth_and_kind) {
   document doc = extract_ok("report.docx");
-  ASSERT_EQ(doc.blocks.size(), 16u);
+  ASSERT_EQ(doc.blocks.size(), 17u);
   const block& green = doc.blocks[7];
   EXPECT_EQ(green.kind, block_kind::list_item);
   EXPECT_EQ(green.text, "Green apples");

@@ -8,6 +8,7 @@ import {
   AlignmentType,
   Document,
   ExternalHyperlink,
+  FootnoteReferenceRun,
   HeadingLevel,
   LevelFormat,
   Packer,
@@ -26,6 +27,7 @@ import JSZip from 'jszip';
 async function makeDocx(file) {
   const doc = new Document({
     creator: 'smelt tests',
+    footnotes: { 1: { children: [new Paragraph('Figures are unaudited.')] } },
     numbering: {
       config: [
         {
@@ -52,6 +54,7 @@ async function makeDocx(file) {
               new TextRun('This report covers '),
               new TextRun({ text: 'sales', bold: true }),
               new TextRun(' in 中国 and Europe.'),
+              new FootnoteReferenceRun(1),
             ],
           }),
           new Paragraph({
