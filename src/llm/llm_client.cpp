@@ -72,6 +72,16 @@ struct transfer {
   std::optional<sse_chat_reader> sse;
 };
 
+// Aborts the transfer once the caller's cancel flag is set.
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* cancel = static_cast<const std::atomic<bool>*>(user);
+  return cancel->load() ? 1 : 0;
+}
+
+bool cancelled(const llm_config& config) {
+  return config.cancel && config.cancel->load();
+}
+
 size_t on_header(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<transfer*>(user);
   std::string_view line(data, size * count);
@@ -89,7 +99,7 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   t->body.append(bytes);
   if (t->sse) {
     if (t->status == 0) curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &t->status);
-    if (t->status == 200) t->sse->feed(bytes);
+    if (t->status >= 200 && t->status <= 299) t->sse->feed(bytes);
   }
   return size * count;
 }
@@ -150,6 +160,10 @@ attempt_outcome from_curl_error(const llm_config& config, CURL* curl, CURLcode c
       o.kind = outcome_kind::fail;
       o.message = fmt::format("bad base URL ({})", detail);
       return o;
+    case CURLE_ABORTED_BY_CALLBACK:
+      o.kind = outcome_kind::fail;
+      o.message = "cancelled";
+      return o;
     case CURLE_OPERATION_TIMEDOUT:
       o.kind = outcome_kind::retry;
       o.message = fmt::format("timed out after {} s (the per-request timeout)",
@@ -206,33 +220,49 @@ attempt_outcome attempt_once(const llm_config& config, const chat_request& reque
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
+  if (config.cancel) {
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(config.cancel));
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  }
 
   CURLcode code = curl_easy_perform(curl);
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  // The handle outlives this frame: leave it no pointers into it.
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, nullptr);
   if (code != CURLE_OK) {
     attempt_outcome o = from_curl_error(config, curl, code, errbuf);
     o.http_status = static_cast<int>(status);
     return o;
   }
-  if (status != 200) return from_status(config, url, static_cast<int>(status), t.body, t.retry_after);
+  if (status < 200 || status > 299)
+    return from_status(config, url, static_cast<int>(status), t.body, t.retry_after);
 
   result<chat_response> parsed = make_error("");
-  if (t.sse && (t.sse->finish(), t.sse->saw_events())) {
-    if (!t.sse->error().empty()) return {outcome_kind::fail, {}, t.sse->error(), 200, {}};
+  if (t.sse) t.sse->finish();
+  if (t.sse && t.sse->saw_events()) {
+    if (!t.sse->error().empty())
+      return {outcome_kind::fail, {}, t.sse->error(), static_cast<int>(status), {}};
     chat_response r = t.sse->response();
     if (!t.sse->saw_done() && r.finish_reason.empty()) {
-      return {outcome_kind::retry, {}, "connection dropped (stream ended before [DONE])", 200, {}};
+      return {outcome_kind::retry,
+              {},
+              "connection dropped (stream ended before [DONE])",
+              static_cast<int>(status),
+              {}};
     }
     parsed = std::move(r);
   } else {
     parsed = llm_parse_completion(t.body);  // also servers that answer a stream request in one piece
   }
-  if (!parsed) return {outcome_kind::fail, {}, parsed.message(), 200, {}};
+  if (!parsed) return {outcome_kind::fail, {}, parsed.message(), static_cast<int>(status), {}};
   attempt_outcome o;
   o.kind = outcome_kind::ok;
   o.response = std::move(parsed).value();
-  o.http_status = 200;
+  o.http_status = static_cast<int>(status);
   return o;
 }
 
@@ -242,6 +272,20 @@ double backoff_seconds(const llm_config& config, int retry_index) {
       std::min(config.backoff_max_seconds, config.backoff_base_seconds * std::ldexp(1.0, retry_index));
   if (cap <= 0) return 0;
   return std::uniform_real_distribution<double>(0, cap)(rng);
+}
+
+// Sleeps in short steps when a cancel flag can cut the wait short.
+void sleep_unless_cancelled(const llm_config& config, double seconds) {
+  auto until = clock_type::now() +
+               std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(seconds));
+  if (!config.cancel) {
+    std::this_thread::sleep_until(until);
+    return;
+  }
+  while (!cancelled(config) && clock_type::now() < until) {
+    std::this_thread::sleep_for(
+        std::min<clock_type::duration>(std::chrono::milliseconds(50), until - clock_type::now()));
+  }
 }
 
 }  // namespace
@@ -301,7 +345,9 @@ result<chat_response> llm_chat(const llm_config& config, const chat_request& req
   double waited = 0;
   attempt_outcome last;
   for (int attempt = 1; attempt <= attempts_allowed; ++attempt) {
+    if (cancelled(config)) return make_error("cancelled");
     last = attempt_once(config, request, url, body, attempt);
+    if (last.kind != outcome_kind::ok && cancelled(config)) return make_error("cancelled");
     if (last.kind == outcome_kind::ok) {
       chat_response r = std::move(last.response);
       r.http_status = last.http_status;
@@ -320,7 +366,7 @@ result<chat_response> llm_chat(const llm_config& config, const chat_request& req
     if (config.sleep) {
       config.sleep(delay);
     } else {
-      std::this_thread::sleep_for(std::chrono::duration<double>(delay));
+      sleep_unless_cancelled(config, delay);
     }
     waited += delay;
   }

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <functional>
 #include <optional>
 #include <string>
@@ -29,6 +30,10 @@ struct llm_config {
   int concurrency = 8;                   // used by llm_pool: requests in flight at once
   // Waits between attempts; null = std::this_thread::sleep_for. Tests inject a recorder here.
   std::function<void(double seconds)> sleep;
+  // When set and it turns true (e.g. on Ctrl-C), transfers in progress stop (libcurl checks about once a
+  // second when idle), no retry starts, and llm_chat returns the error "cancelled". Not owned; must outlive
+  // the calls.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct chat_message {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <mutex>
+#include <thread>
 
 #include "llm/api_key.h"
 #include "llm/llm_client.h"
@@ -570,6 +571,56 @@ TEST(llm_client, chat_url_is_built_from_the_base) {
   EXPECT_EQ(llm_chat_url(c), "http://localhost:11434/v1/chat/completions");
   c.base_url = "http://h/v1/chat/completions";
   EXPECT_EQ(llm_chat_url(c), "http://h/v1/chat/completions");
+}
+
+}  // namespace
+}  // namespace smelt
+
+namespace smelt {
+namespace {
+
+TEST(llm_client, cancel_flag_stops_a_request_in_progress) {
+  test::openai_stub_server server;
+  server.enqueue(test::stub_delayed(test::stub_completion("too late"), 8));
+  llm_config config;
+  config.base_url = server.base_url();
+  config.model = "stub-model";
+  std::atomic<bool> cancel{false};
+  config.cancel = &cancel;
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    cancel = true;
+  });
+  auto start = std::chrono::steady_clock::now();
+  auto r = llm_chat(config, user_says("q"));
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  canceller.join();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.message(), "cancelled");
+  EXPECT_LT(took, 3.0);
+  EXPECT_EQ(server.request_count(), 1u);
+}
+
+TEST(llm_client, cancel_flag_cuts_a_retry_wait_short) {
+  test::openai_stub_server server;
+  server.enqueue(test::stub_error(429, "slow down", "30"));
+  llm_config config;
+  config.base_url = server.base_url();
+  config.model = "stub-model";
+  std::atomic<bool> cancel{false};
+  config.cancel = &cancel;
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    cancel = true;
+  });
+  auto start = std::chrono::steady_clock::now();
+  auto r = llm_chat(config, user_says("q"));
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  canceller.join();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.message(), "cancelled");
+  EXPECT_LT(took, 2.0);
+  EXPECT_EQ(server.request_count(), 1u);
 }
 
 }  // namespace
