@@ -356,7 +356,9 @@ class chunker {
       if (i > 0 && (heading || anchor_starts_[i])) {
         ++section;
         // A heading with nothing under it yet travels on with the next section's heading.
-        if (open_ && !(heading && open_is_headings_only())) flush();
+        bool carry = heading && open_ && open_is_headings_only() &&
+                     measure_range(pieces_[open_first_].begin, rendered_.spans[i].end) <= budget_;
+        if (open_ && !carry) flush();
       }
       const block_span& span = rendered_.spans[i];
       piece p{span.begin, span.end, i,
@@ -384,7 +386,9 @@ class chunker {
       size_t used = measure_range(open_begin, p.begin);
       size_t room = cap > used ? cap - used : 0;
       bool giant = measure_range(p.begin, p.end) > capacity(true);
-      if (headings_only || (giant && room >= min_size_)) {
+      // Headings keep their first paragraph part unless that part would be a sliver.
+      if ((headings_only && room >= std::min(min_size_, measure_range(p.begin, p.end))) ||
+          (giant && room >= min_size_)) {
         add_split(p, room);
         continue;
       }
@@ -547,8 +551,8 @@ std::string chunk_summary_format(const chunk_summary& s, const chunk_options& op
   std::string out = fmt::format("{} chunk{} ({}): min {}, median {}, mean {:.1f}, p90 {}, max {}", s.count,
                                 s.count == 1 ? "" : "s", unit, s.min, s.median, s.mean, s.p90, s.max);
   if (s.oversize)
-    out += fmt::format("; {} over the {} budget (tables and code blocks are kept whole)", s.oversize,
-                       options.budget);
+    out += fmt::format("; {} over the {} budget (tables, code blocks and headings are kept whole)",
+                       s.oversize, options.budget);
   return out;
 }
 
@@ -565,7 +569,8 @@ std::string chunk_header(const chunk& c, const chunk_options& options) {
   if (!c.anchor_kind.empty()) {
     out += fmt::format(" | {} {}", c.anchor_kind, c.anchor_first);
     if (c.anchor_last != c.anchor_first) out += fmt::format("-{}", c.anchor_last);
-    if (!c.anchor_label.empty()) out += " " + text_replace_all(c.anchor_label, "-->", "-- >");
+    if (!c.anchor_label.empty() && c.anchor_last == c.anchor_first)
+      out += " " + text_replace_all(c.anchor_label, "-->", "-- >");
   }
   out += fmt::format(" | {} {}", c.size, chunk_unit_name(options.unit));
   if (c.oversize) out += " (over budget)";

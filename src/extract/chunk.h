@@ -1,6 +1,7 @@
 // Structure-aware chunking: document -> chunks that follow its headings, each with a heading
 // breadcrumb, byte offsets into the rendered document, and page/slide/sheet provenance.
-// Tables and code blocks are never split; giant paragraphs are split at sentence boundaries.
+// Tables, code blocks and headings are never split; giant paragraphs and list items are split
+// at sentence boundaries.
 // Sizes are measured in characters (code points) or tokens; real tokenizers are supplied by the
 // caller (count_tokens), this file only carries an approximate estimator.
 #pragma once
@@ -45,9 +46,9 @@ struct chunk {
   std::string anchor_kind;  // innermost non-page anchor ("slide", "sheet", "chapter", ...)
   int anchor_first = 0;     // its number at the chunk's first and last block
   int anchor_last = 0;
-  std::string anchor_label;  // sheet name, chapter title, ...; may be empty
+  std::string anchor_label;  // of the anchor at the first block (sheet name, ...); may be empty
   size_t size = 0;           // size of text in the options' unit
-  bool oversize = false;     // size > budget (a table or code block kept whole)
+  bool oversize = false;     // size > budget (a table, code block or heading kept whole)
 };
 
 // Splits the document into chunks in reading order. Chunks start at headings (and at slide,

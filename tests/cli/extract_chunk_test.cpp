@@ -18,7 +18,9 @@ using test::run_smelt;
 using test::temp_dir;
 using test::write_file;
 
-std::string quoted(const fs::path& p) { return "'" + p.string() + "'"; }
+std::string quoted(const fs::path& p) {
+  return "'" + p.string() + "'";
+}
 
 const char* guide_md = R"(# Fire safety guide
 
@@ -55,19 +57,22 @@ TEST(extract_chunk, markdown_chunks_with_headers_and_summary) {
   write_file(dir / "guide.md", guide_md);
   auto r = run_smelt("extract --chunk --chunk-size 200 " + quoted(dir / "guide.md"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(lines_starting_with(r.out, "<!-- chunk"), (std::vector<std::string>{
-                                                          "<!-- chunk c0000 | Fire safety guide | 108 chars -->",
-                                                          "<!-- chunk c0001 | Fire safety guide > Alarms | 159 chars -->",
-                                                          "<!-- chunk c0002 | Fire safety guide > Alarms | 91 chars -->",
-                                                          "<!-- chunk c0003 | Fire safety guide > Exits | 91 chars -->",
-                                                      }));
+  EXPECT_EQ(lines_starting_with(r.out, "<!-- chunk"),
+            (std::vector<std::string>{
+                "<!-- chunk c0000 | Fire safety guide | 108 chars -->",
+                "<!-- chunk c0001 | Fire safety guide > Alarms | 159 chars -->",
+                "<!-- chunk c0002 | Fire safety guide > Alarms | 91 chars -->",
+                "<!-- chunk c0003 | Fire safety guide > Exits | 91 chars -->",
+            }));
   // The table and the code block arrive whole, each under its own heading path.
   EXPECT_NE(r.out.find("<!-- chunk c0002 | Fire safety guide > Alarms | 91 chars -->\n| Device | Interval |\n"
                        "| --- | --- |\n| Smoke alarm | 1 month |\n| Heat detector | 12 months |\n"),
             std::string::npos)
       << r.out;
-  EXPECT_NE(r.out.find("## Exits\n\n```sh\ncheck_exits --floor 3\n```\n\nKeep every exit clear."), std::string::npos);
-  EXPECT_NE(r.err.find("4 chunks (chars): min 91, median 91, mean 112.2, p90 159, max 159"), std::string::npos)
+  EXPECT_NE(r.out.find("## Exits\n\n```sh\ncheck_exits --floor 3\n```\n\nKeep every exit clear."),
+            std::string::npos);
+  EXPECT_NE(r.err.find("4 chunks (chars): min 91, median 91, mean 112.2, p90 159, max 159"),
+            std::string::npos)
       << r.err;
 }
 
@@ -76,7 +81,8 @@ TEST(extract_chunk, json_lines_point_into_the_rendered_document) {
   write_file(dir / "guide.md", guide_md);
   auto plain = run_smelt("extract " + quoted(dir / "guide.md"));
   ASSERT_EQ(plain.exit_code, 0) << plain.err;
-  auto r = run_smelt("extract --chunk --chunk-size 120 --chunk-overlap 40 -f json " + quoted(dir / "guide.md"));
+  auto r =
+      run_smelt("extract --chunk --chunk-size 120 --chunk-overlap 40 -f json " + quoted(dir / "guide.md"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::istringstream in(r.out);
   size_t count = 0, overlapped = 0;
@@ -106,11 +112,15 @@ TEST(extract_chunk, tokens_and_oversize_warning) {
   for (const auto& header : lines_starting_with(r.out, "<!-- chunk"))
     EXPECT_NE(header.find(" tokens"), std::string::npos) << header;
   // The 91-character table estimates to 23 tokens: kept whole and reported.
-  EXPECT_NE(r.err.find("warning: " + (dir / "guide.md").string() +
-                       ": chunk c0005 is 23 tokens, over the 20 budget (a table or code block is kept whole)"),
-            std::string::npos)
+  EXPECT_NE(
+      r.err.find(
+          "warning: " + (dir / "guide.md").string() +
+          ": chunk c0005 is 23 tokens, over the 20 budget (tables, code blocks and headings are kept whole)"),
+      std::string::npos)
       << r.out << r.err;
-  EXPECT_NE(r.err.find("over the 20 budget (tables and code blocks are kept whole)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("over the 20 budget (tables, code blocks and headings are kept whole)"),
+            std::string::npos)
+      << r.err;
 }
 
 TEST(extract_chunk, bad_chunk_options) {

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "core/text.h"
 
 namespace smelt {
@@ -337,6 +339,79 @@ TEST(chunk, page_ranges_and_slide_anchors) {
             "<!-- chunk c0000 | Welcome | slide 1-2 | " + std::to_string(merged[0].size) + " chars -->");
 }
 
+// Random documents (fixed seed): every chunk keeps the invariants whatever the options.
+TEST(chunk, random_documents_keep_the_invariants) {
+  std::mt19937 rng(12345);
+  auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
+  const std::vector<std::string> words = {"alarm",  "door",  "exit", "火灾",
+                                          "报警器", "water", "测试", "stairs"};
+  auto text = [&](size_t sentence_count) {
+    std::string out;
+    for (size_t i = 0; i < sentence_count; ++i) {
+      size_t n = 1 + pick(30);
+      for (size_t w = 0; w < n; ++w) out += (w && pick(3) ? " " : "") + words[pick(words.size())];
+      out += pick(2) ? ". " : "。";
+    }
+    return out;
+  };
+  for (int round = 0; round < 200; ++round) {
+    document doc;
+    int page = 0;
+    size_t blocks = 1 + pick(40);
+    for (size_t b = 0; b < blocks; ++b) {
+      if (pick(6) == 0) document_add_anchor(doc, anchor_kind::page, ++page);
+      switch (pick(6)) {
+        case 0:
+          document_add_heading(doc, 1 + static_cast<int>(pick(4)), text(1));
+          break;
+        case 1:
+          document_add_list_item(doc, static_cast<int>(pick(3)), pick(2), text(1 + pick(3)));
+          break;
+        case 2:
+          document_add_table(doc, {{"a", "b"}, {text(1), text(1)}});
+          break;
+        case 3:
+          document_add_code(doc, text(2 + pick(3)), "sh");
+          break;
+        default:
+          document_add_paragraph(doc, text(1 + pick(40)));
+          break;
+      }
+    }
+    chunk_options o;
+    o.budget = 20 + pick(400);
+    o.overlap = pick(3) ? 0 : pick(o.budget / 2);
+    o.unit = pick(2) ? chunk_unit::tokens : chunk_unit::chars;
+    if (pick(2)) o.format = render_format::text;
+    SCOPED_TRACE(::testing::Message() << "round " << round << " budget " << o.budget << " overlap "
+                                      << o.overlap << " unit " << chunk_unit_name(o.unit));
+    auto chunks = chunk_document(doc, o);
+    expect_offsets_consistent(doc, chunks, o);
+    rendered_document r = document_render(doc, o.format);
+    for (const chunk& c : chunks) {
+      EXPECT_TRUE(utf8_is_valid(c.text)) << c.id;
+      EXPECT_EQ(c.oversize, c.size > o.budget);
+      bool holds_atomic = false;
+      for (size_t i = 0; i < doc.blocks.size(); ++i) {
+        block_kind kind = doc.blocks[i].kind;
+        bool atomic = kind == block_kind::table || kind == block_kind::code || kind == block_kind::heading;
+        if (!atomic) continue;
+        const block_span& s = r.spans[i];
+        bool inside = s.begin >= c.begin && s.end <= c.end;
+        bool touches = s.begin < c.end && c.begin < s.end;
+        EXPECT_EQ(inside, touches) << c.id << ": block " << i << " is split";
+        holds_atomic |= inside;
+      }
+      if (c.oversize) {
+        EXPECT_TRUE(holds_atomic) << c.id << " is over the budget:\n" << c.text;
+      }
+      if (page) {
+        EXPECT_LE(c.page_first, c.page_last);
+      }
+    }
+  }
+}
+
 TEST(chunk, custom_token_counter_sets_the_budget) {
   document doc;
   document_add_paragraph(doc, sentences(100));
@@ -385,7 +460,7 @@ TEST(chunk, summary_and_empty_document) {
   EXPECT_EQ(s.oversize, 1u);
   EXPECT_EQ(chunk_summary_format(s, chunk_options{}),
             "10 chunks (chars): min 10, median 50, mean 245.0, p90 90, max 2000; 1 over the 1500 budget "
-            "(tables and code blocks are kept whole)");
+            "(tables, code blocks and headings are kept whole)");
   EXPECT_EQ(chunk_summary_format(chunk_summarize({}), chunk_options{}), "0 chunks (chars)");
 }
 
