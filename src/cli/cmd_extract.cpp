@@ -143,9 +143,10 @@ int extract_run(const parsed_args& args) {
       std::vector<chunk> chunks = chunk_document(*doc, chunking_options);
       for (const chunk& c : chunks)
         if (c.oversize)
-          log_warn("{}: chunk {} is {} {}, over the {} budget (tables, code blocks and headings are kept whole)",
-                   in.file.string(), c.id, c.size, chunk_unit_name(chunking_options.unit),
-                   chunking_options.budget);
+          log_warn(
+              "{}: chunk {} is {} {}, over the {} budget (tables, code blocks and headings are kept whole)",
+              in.file.string(), c.id, c.size, chunk_unit_name(chunking_options.unit),
+              chunking_options.budget);
       text = extract_render_chunks(*doc, chunks, chunking_options, format);
       for (chunk& c : chunks) {
         c.text.clear();  // only sizes are needed for the summary
