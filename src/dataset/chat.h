@@ -7,12 +7,9 @@
 #include <string>
 #include <vector>
 
-namespace smelt {
+#include "core/chat_message.h"
 
-struct chat_message {
-  std::string role;  // system | user | assistant
-  std::string content;
-};
+namespace smelt {
 
 struct chat_example {
   std::vector<chat_message> messages;

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/chat_message.h"
 #include "core/result.h"
 
 namespace smelt {
@@ -34,11 +35,6 @@ struct llm_config {
   // second when idle), no retry starts, and llm_chat returns the error "cancelled". Not owned; must outlive
   // the calls.
   const std::atomic<bool>* cancel = nullptr;
-};
-
-struct chat_message {
-  std::string role;  // system | user | assistant
-  std::string content;
 };
 
 // One piece of a streamed answer, as it arrives (before <think> stripping). `attempt` starts at 1 and
