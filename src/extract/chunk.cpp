@@ -122,12 +122,12 @@ size_t utf8_ceil(std::string_view s, size_t i) {
 
 using measure_fn = std::function<size_t(std::string_view)>;
 
-// Largest cut with pos < left_end whose left part s[pos, left_end) measures <= room.
+// Largest cut with pos < left_end <= limit whose left part s[pos, left_end) measures <= room.
 const text_cut* cut_largest_fitting(const std::vector<text_cut>& cuts, std::string_view s, size_t pos,
-                                    size_t room, const measure_fn& measure) {
-  auto first = std::upper_bound(cuts.begin(), cuts.end(), pos,
-                                [](size_t p, const text_cut& c) { return p < c.left_end; });
-  auto lo = first, hi = cuts.end();  // find the first cut that does not fit
+                                    size_t limit, size_t room, const measure_fn& measure) {
+  auto by_end = [](size_t p, const text_cut& c) { return p < c.left_end; };
+  auto first = std::upper_bound(cuts.begin(), cuts.end(), pos, by_end);
+  auto lo = first, hi = std::upper_bound(first, cuts.end(), limit, by_end);  // first cut that does not fit
   while (lo < hi) {
     auto mid = lo + (hi - lo) / 2;
     if (measure(s.substr(pos, mid->left_end - pos)) <= room)
@@ -155,18 +155,25 @@ std::vector<std::pair<size_t, size_t>> text_split(std::string_view s, size_t roo
   std::vector<text_cut> sentences = text_cuts(s, true), words = text_cuts(s, false);
   size_t pos = 0, current_room = room_first;
   while (pos < s.size()) {
-    if (measure(s.substr(pos)) <= current_room) {
+    // Search a window of the text, not all the rest, so a giant paragraph costs O(n log n):
+    // 64 bytes per unit covers any UTF-8 text in chars and any plausible tokenizer.
+    size_t limit = s.size();
+    if ((s.size() - pos) / 64 > current_room) {
+      limit = utf8_floor(s, pos + current_room * 64);
+      if (measure(s.substr(pos, limit - pos)) <= current_room) limit = s.size();  // denser than that
+    }
+    if (limit == s.size() && measure(s.substr(pos)) <= current_room) {
       parts.emplace_back(pos, s.size());
       break;
     }
-    const text_cut* cut = cut_largest_fitting(sentences, s, pos, current_room, measure);
-    if (!cut) cut = cut_largest_fitting(words, s, pos, current_room, measure);
+    const text_cut* cut = cut_largest_fitting(sentences, s, pos, limit, current_room, measure);
+    if (!cut) cut = cut_largest_fitting(words, s, pos, limit, current_room, measure);
     text_cut hard;
     if (!cut) {  // no whitespace fits: cut between characters, at least one character per part
       size_t one = pos;
       utf8_next(s, one);
       // lo: the end of the part (one character at least); hi: known not to fit.
-      size_t lo = one, hi = s.size();
+      size_t lo = one, hi = limit;
       while (true) {
         size_t mid = utf8_floor(s, lo + (hi - lo) / 2);
         if (mid <= lo) mid = utf8_ceil(s, lo + 1);
