@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <iconv.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "core/text.h"
@@ -104,7 +105,12 @@ result<decoded_text> encoding_decode(std::string_view bytes, const std::string& 
     if (!text.ok()) return text.err();
     return finish(std::move(*text), enc, name);
   }
-  if (!declared_charset.empty() && !charset_is_utf8(declared_charset)) {
+  // Valid UTF-8 with non-ASCII bytes is UTF-8 whatever the declaration says (mislabelled pages are
+  // common, and legacy text is almost never valid UTF-8 by chance). Pure ASCII bytes still honour
+  // the declaration, which matters for 7-bit encodings such as ISO-2022-JP.
+  bool ascii = std::all_of(bytes.begin(), bytes.end(), [](char c) { return (c & 0x80) == 0; });
+  bool utf8 = !ascii && utf8_is_valid(bytes);
+  if (!declared_charset.empty() && !charset_is_utf8(declared_charset) && !utf8) {
     auto text = encoding_convert(bytes, declared_charset, name);
     if (text.ok()) return finish(std::move(*text), charset_normalize(declared_charset), name);
     // A wrong declaration is common; fall through to detection.

@@ -15,9 +15,9 @@ struct decoded_text {
   std::string encoding;  // what was used: "UTF-8", "UTF-16LE", "GB18030", a declared name, ...
 };
 
-// Decodes bytes to UTF-8. Order: BOM (UTF-8/UTF-16LE/UTF-16BE) > declared charset (when the bytes
-// convert cleanly) > valid UTF-8 > GB18030. Binary data (NUL bytes, many control characters) or
-// bytes nothing decodes give "NAME: binary data, not text (...)".
+// Decodes bytes to UTF-8. Order: BOM (UTF-8/UTF-16LE/UTF-16BE) > valid UTF-8 with non-ASCII bytes >
+// declared charset (when the bytes convert cleanly) > valid UTF-8 > GB18030. Binary data (NUL bytes, many
+// control characters) or bytes nothing decodes give "NAME: binary data, not text (...)".
 result<decoded_text> encoding_decode(std::string_view bytes, const std::string& name,
                                      std::string_view declared_charset = "");
 

@@ -40,9 +40,10 @@ void join_line(std::string& out, std::string_view line) {
   out += line;
 }
 
+// Matching bracket within 1000 bytes (bounded so a line of '[' stays linear).
 size_t find_closing(std::string_view s, size_t open, char o, char c) {
   int depth = 0;
-  for (size_t i = open; i < s.size(); ++i) {
+  for (size_t i = open; i < s.size() && i < open + 1000; ++i) {
     if (s[i] == '\\') {
       ++i;
       continue;
@@ -356,7 +357,7 @@ class md_reader {
     item_ordered_ = ordered;
     item_text_.clear();
     join_line(item_text_, text);
-    if (item_text_.empty()) item_text_ = " ";  // keep the item open for its continuation line
+    if (item_text_.empty()) item_text_.push_back(' ');  // keep the item open for its continuation line
     return true;
   }
 

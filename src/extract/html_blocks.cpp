@@ -150,7 +150,8 @@ class tree_builder {
       open_.pop_back();
     bool is_void = tag_is_void(tag);
     int index = add(html_node{std::move(tag), {}, std::move(attrs), {}});
-    if (!is_void && !self_closing) open_.push_back(index);
+    // Past kMaxDepth open elements new ones stay childless, so walking the tree cannot exhaust the stack.
+    if (!is_void && !self_closing && open_.size() < kMaxDepth) open_.push_back(index);
     return index;
   }
 
@@ -187,6 +188,7 @@ class tree_builder {
     }
   }
 
+  static constexpr size_t kMaxDepth = 256;
   html_tree& tree_;
   std::vector<int> open_;
 };

@@ -240,5 +240,8 @@ export default async function (outDir) {
   put('unclosed.csv', utf8('a,b\n1,"never closed\n2,3\n'));
   put('mail.eml', await makeEml());
   put('garbage.txt', garbage(4096));
+  put('garbage_no_nul.txt', garbage(4096).map((b) => b || 1));
+  put('controls.txt', utf8('ok\x01\x02\x03\x04\x05\x06 text\x07\x08\x0e\x0f\x10\x11\n'));
+  put('untitled.html', utf8('<title>Only &quot;title&quot;</title><div>Just a div<span> and span</span></div>'));
   put('empty.txt', Buffer.alloc(0));
 }
