@@ -41,11 +41,23 @@ best_seconds() {
 smelt_s=$(best_seconds "$smelt" extract -q -f text -o "$out/smelt" "$pdf")
 pdftotext_s=$(best_seconds pdftotext "$pdf" "$out/pdftotext.txt")
 
+# cpu_and_peak CMD...: "CPU_SECONDS PEAK_RSS_MIB" of one run (user+system time, max resident set).
+cpu_and_peak() {
+  if [ -x /usr/bin/time ]; then
+    /usr/bin/time -f "%U %S %M" -o "$out/time.txt" "$@" >/dev/null
+    awk '{ printf "%.3f %.1f", $1 + $2, $3 / 1024 }' "$out/time.txt"
+  else
+    echo "? ?"
+  fi
+}
+read -r smelt_cpu smelt_mib <<<"$(cpu_and_peak "$smelt" extract -q -f text -o "$out/smelt" "$pdf")"
+read -r pdftotext_cpu pdftotext_mib <<<"$(cpu_and_peak pdftotext "$pdf" "$out/pdftotext.txt")"
+
 report() {
-  awk -v name="$1" -v s="$2" -v pages="$pages" -v bytes="$bytes" \
-    'BEGIN { printf "%-10s %8.3f s  %8.1f pages/s  %7.2f MB/s\n", name, s, pages / s, bytes / 1e6 / s }'
+  awk -v name="$1" -v s="$2" -v cpu="$3" -v mib="$4" -v pages="$pages" -v bytes="$bytes" \
+    'BEGIN { printf "%-10s %8.3f s  %8.1f pages/s  %7.2f MB/s  cpu %6s s  peak %6s MiB\n", name, s, pages / s, bytes / 1e6 / s, cpu, mib }'
 }
 echo "input: $pdf ($pages pages, $bytes bytes), best of $reps, $(nproc) CPUs"
-report smelt "$smelt_s"
-report pdftotext "$pdftotext_s"
+report smelt "$smelt_s" "$smelt_cpu" "$smelt_mib"
+report pdftotext "$pdftotext_s" "$pdftotext_cpu" "$pdftotext_mib"
 awk -v a="$smelt_s" -v b="$pdftotext_s" 'BEGIN { printf "ratio smelt/pdftotext: %.2fx (target <= 1.5x)\n", a / b }'
