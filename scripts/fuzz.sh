@@ -17,7 +17,7 @@ seed_dir() {  # seed_dir FORMAT EXTENSIONS... -> prints a directory of seeds
   local dir=build/fuzz/seeds/$format
   rm -rf "$dir"; mkdir -p "$dir"
   for ext in "$@"; do
-    find "$testdata" tests/fuzz/seeds examples -type f -name "*.$ext" -size -2M -exec cp {} "$dir"/ \; 2>/dev/null || true
+    find "$testdata" tests/fuzz/seeds tests/dataset/cases examples -type f -name "*.$ext" -size -2M -exec cp {} "$dir"/ \; 2>/dev/null || true
   done
   echo "$dir"
 }
