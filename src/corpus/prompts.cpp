@@ -74,8 +74,8 @@ std::string prompt_render(const std::string& text, const std::map<std::string, s
         continue;
       }
     }
-    out += "{{";
-    i = open + 2;
+    out += '{';  // not a placeholder; "{{{name}}}" still renders the inner one
+    i = open + 1;
   }
   out.append(text, i, std::string::npos);
   return out;
