@@ -30,5 +30,7 @@ extern const command_spec data_split_spec;
 int data_split_run(const parsed_args& args);
 extern const command_spec data_stats_spec;
 int data_stats_run(const parsed_args& args);
+extern const command_spec corpus_build_spec;
+int corpus_build_run(const parsed_args& args);
 
 }  // namespace smelt
