@@ -35,6 +35,11 @@ std::string scalar(const YAML::Node& n, const char* key) {
   return v.Scalar();
 }
 
+// Dify writes booleans as true/false; anything else counts as off.
+bool flag(const YAML::Node& n) {
+  return n && n.IsScalar() && (n.Scalar() == "true" || n.Scalar() == "True");
+}
+
 std::string node_label(const std::string& type, const std::string& title, const std::string& id) {
   return type + " (title \"" + title + "\" id " + id + ")";
 }
@@ -333,7 +338,7 @@ struct loader {
       std::string shown = "{{#" + ref + "#}}";
       std::vector<std::string> sel;
       if (ref == "context") {
-        if (!context || !context["enabled"] || !context["enabled"].as<bool>()) {
+        if (!context || !flag(context["enabled"])) {
           i = close + 3;  // Dify renders a disabled context as nothing
           continue;
         }
@@ -496,7 +501,7 @@ struct loader {
       std::string q = scalar(llm["memory"], "query_prompt_template");
       if (!q.empty()) user.push_back(map_template(q, context));
     }
-    if (llm["vision"] && llm["vision"]["enabled"] && llm["vision"]["enabled"].as<bool>())
+    if (llm["vision"] && flag(llm["vision"]["enabled"]))
       out.notes.push_back("vision is ignored: smelt sends the extracted text only");
     auto joined = [](const std::vector<std::string>& parts) {
       std::string s;

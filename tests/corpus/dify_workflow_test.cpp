@@ -271,3 +271,32 @@ TEST(dify_workflow, code_that_does_more_is_refused_with_the_reason) {
 
 }  // namespace
 }  // namespace smelt
+
+namespace smelt {
+namespace {
+
+TEST(dify_workflow, odd_shapes_give_errors_not_crashes) {
+  const std::vector<std::string> inputs = {
+      "",
+      "app: {mode: workflow}\n",
+      "app: {mode: workflow}\nworkflow: 3\n",
+      "app: {mode: workflow}\nworkflow: {graph: {nodes: [3, [1], {data: 4}]}}\n",
+      "app: {mode: workflow}\nworkflow: {graph: {nodes: [{id: s, data: {type: start, variables: 5}}]}}\n",
+      "app: {mode: workflow}\nworkflow: {graph: {nodes: [{id: s, data: {type: start}}, {id: l, data: {type: "
+      "llm, "
+      "prompt_template: 7, context: {enabled: maybe}}}]}}\n",
+      "app: {mode: workflow}\nworkflow: {graph: {nodes: [{id: s, data: {type: start}}, {id: l, data: {type: "
+      "llm, "
+      "context: {enabled: maybe, variable_selector: [a, b]}, prompt_template: [{role: system, text: "
+      "'{{#context#}}'}]}}]}}\n",
+      "kind: plugin\n",
+  };
+  for (const auto& text : inputs) {
+    auto r = dify_workflow_parse(text, "odd.yml");
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.message().substr(0, 7), "odd.yml") << r.message();
+  }
+}
+
+}  // namespace
+}  // namespace smelt
