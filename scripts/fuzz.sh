@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-20}"
 cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz -j"$(nproc)"
+targets=(fuzz_jsonl)
+for f in pdf docx pptx xlsx csv epub html markdown txt eml; do targets+=("fuzz_extract_$f"); done
+cmake --build --preset fuzz -j"$(nproc)" --target "${targets[@]}"
 
 testdata=build/release/testdata
 [ -d "$testdata" ] || node tests/tools/make_documents.mjs "$testdata" >/dev/null
@@ -27,6 +29,7 @@ declare -A extensions=(
   [html]="html htm" [markdown]="md" [txt]="txt" [eml]="eml"
 )
 failed=0
+export LSAN_OPTIONS="suppressions=$PWD/tests/fuzz/lsan.supp:print_suppressions=0"
 run_target() {  # run_target BINARY SEED_DIR
   local bin=$1 seeds=$2 name
   name=$(basename "$bin")

@@ -10,23 +10,34 @@ namespace smelt {
 
 const char* block_kind_name(block_kind kind) {
   switch (kind) {
-    case block_kind::heading: return "heading";
-    case block_kind::paragraph: return "paragraph";
-    case block_kind::list_item: return "list_item";
-    case block_kind::table: return "table";
-    case block_kind::code: return "code";
+    case block_kind::heading:
+      return "heading";
+    case block_kind::paragraph:
+      return "paragraph";
+    case block_kind::list_item:
+      return "list_item";
+    case block_kind::table:
+      return "table";
+    case block_kind::code:
+      return "code";
   }
   return "?";
 }
 
 const char* anchor_kind_name(anchor_kind kind) {
   switch (kind) {
-    case anchor_kind::page: return "page";
-    case anchor_kind::slide: return "slide";
-    case anchor_kind::sheet: return "sheet";
-    case anchor_kind::chapter: return "chapter";
-    case anchor_kind::attachment: return "attachment";
-    case anchor_kind::notes: return "notes";
+    case anchor_kind::page:
+      return "page";
+    case anchor_kind::slide:
+      return "slide";
+    case anchor_kind::sheet:
+      return "sheet";
+    case anchor_kind::chapter:
+      return "chapter";
+    case anchor_kind::attachment:
+      return "attachment";
+    case anchor_kind::notes:
+      return "notes";
   }
   return "?";
 }
@@ -64,7 +75,8 @@ void document_add_table(document& doc, std::vector<std::vector<std::string>> row
   // Drop rows that are entirely empty; keep the table if anything remains.
   std::vector<std::vector<std::string>> kept;
   for (auto& row : rows) {
-    bool any = std::any_of(row.begin(), row.end(), [](const std::string& c) { return !text_trim(c).empty(); });
+    bool any =
+        std::any_of(row.begin(), row.end(), [](const std::string& c) { return !text_trim(c).empty(); });
     if (any) kept.push_back(std::move(row));
   }
   if (kept.empty()) return;
@@ -86,6 +98,20 @@ void document_add_code(document& doc, std::string text, std::string language) {
 
 void document_add_anchor(document& doc, anchor_kind kind, int number, std::string label) {
   doc.anchors.push_back(anchor{kind, number, std::move(label), doc.blocks.size()});
+}
+
+void document_make_valid_utf8(document& doc) {
+  auto fix = [](std::string& s) {
+    if (!utf8_is_valid(s)) s = utf8_sanitize(s);
+  };
+  for (block& b : doc.blocks) {
+    fix(b.text);
+    fix(b.language);
+    for (auto& row : b.rows)
+      for (auto& cell : row) fix(cell);
+  }
+  for (anchor& a : doc.anchors) fix(a.label);
+  for (std::string& w : doc.warnings) fix(w);
 }
 
 void document_append(document& doc, const document& other) {
@@ -121,14 +147,18 @@ std::string table_to_text(const std::vector<std::vector<std::string>>& rows) {
 std::string block_render(const block& b, render_format format) {
   bool md = format == render_format::markdown;
   switch (b.kind) {
-    case block_kind::heading: return md ? std::string(b.level, '#') + " " + b.text : b.text;
-    case block_kind::paragraph: return b.text;
+    case block_kind::heading:
+      return md ? std::string(b.level, '#') + " " + b.text : b.text;
+    case block_kind::paragraph:
+      return b.text;
     case block_kind::list_item: {
       std::string indent(2 * b.level, ' ');
       return indent + (b.ordered ? "1. " : (md ? "- " : "• ")) + b.text;
     }
-    case block_kind::table: return md ? table_to_markdown(b.rows) : table_to_text(b.rows);
-    case block_kind::code: return md ? "```" + b.language + "\n" + b.text + "\n```" : b.text;
+    case block_kind::table:
+      return md ? table_to_markdown(b.rows) : table_to_text(b.rows);
+    case block_kind::code:
+      return md ? "```" + b.language + "\n" + b.text + "\n```" : b.text;
   }
   return b.text;
 }
@@ -183,11 +213,14 @@ nlohmann::json document_to_json(const document& doc) {
   nlohmann::json blocks = nlohmann::json::array();
   for (size_t i = 0; i < doc.blocks.size(); ++i) {
     const block& b = doc.blocks[i];
-    nlohmann::json j = {{"kind", block_kind_name(b.kind)}, {"begin", r.spans[i].begin}, {"end", r.spans[i].end}};
+    nlohmann::json j = {
+        {"kind", block_kind_name(b.kind)}, {"begin", r.spans[i].begin}, {"end", r.spans[i].end}};
     if (b.kind == block_kind::heading || b.kind == block_kind::list_item) j["level"] = b.level;
     if (b.kind == block_kind::list_item) j["ordered"] = b.ordered;
-    if (b.kind == block_kind::table) j["rows"] = b.rows;
-    else j["text"] = b.text;
+    if (b.kind == block_kind::table)
+      j["rows"] = b.rows;
+    else
+      j["text"] = b.text;
     if (b.kind == block_kind::code && !b.language.empty()) j["language"] = b.language;
     blocks.push_back(std::move(j));
   }
@@ -199,8 +232,10 @@ nlohmann::json document_to_json(const document& doc) {
     const block& b = doc.blocks[i];
     if (b.kind != block_kind::heading) continue;
     while (!levels.empty() && levels.back() >= b.level) levels.pop_back(), stack.pop_back();
-    nlohmann::json node = {
-        {"title", b.text}, {"level", b.level}, {"offset", r.spans[i].begin}, {"children", nlohmann::json::array()}};
+    nlohmann::json node = {{"title", b.text},
+                           {"level", b.level},
+                           {"offset", r.spans[i].begin},
+                           {"children", nlohmann::json::array()}};
     nlohmann::json& parent = stack.empty() ? roots : (*stack.back())["children"];
     parent.push_back(std::move(node));
     stack.push_back(&parent.back());
@@ -213,8 +248,8 @@ nlohmann::json document_to_json(const document& doc) {
     if (!a.label.empty()) j["label"] = a.label;
     anchors.push_back(std::move(j));
   }
-  return {{"source", doc.source}, {"format", doc.format},   {"text", r.text},       {"blocks", blocks},
-          {"headings", roots},    {"anchors", anchors},     {"warnings", doc.warnings}};
+  return {{"source", doc.source}, {"format", doc.format}, {"text", r.text},          {"blocks", blocks},
+          {"headings", roots},    {"anchors", anchors},   {"warnings", doc.warnings}};
 }
 
 }  // namespace smelt

@@ -15,9 +15,9 @@ enum class block_kind { heading, paragraph, list_item, table, code };
 
 struct block {
   block_kind kind = block_kind::paragraph;
-  int level = 0;         // heading: 1..6; list_item: nesting depth from 0
-  bool ordered = false;  // list_item: numbered list
-  std::string text;      // UTF-8, no Markdown markup (tables use rows instead)
+  int level = 0;                               // heading: 1..6; list_item: nesting depth from 0
+  bool ordered = false;                        // list_item: numbered list
+  std::string text;                            // UTF-8, no Markdown markup (tables use rows instead)
   std::vector<std::vector<std::string>> rows;  // table: rows of cells, first row is the header
   std::string language;                        // code: info string, may be empty
 };
@@ -46,6 +46,9 @@ void document_add_list_item(document& doc, int depth, bool ordered, std::string 
 void document_add_table(document& doc, std::vector<std::vector<std::string>> rows);
 void document_add_code(document& doc, std::string text, std::string language = "");
 void document_add_anchor(document& doc, anchor_kind kind, int number, std::string label = "");
+// Replaces malformed UTF-8 in every text, cell, label and warning with U+FFFD. extract_bytes
+// applies it to every document, so consumers may rely on valid UTF-8 (JSON output needs it).
+void document_make_valid_utf8(document& doc);
 // Appends other's blocks and anchors (e.g. an EML attachment), shifting anchor indices.
 void document_append(document& doc, const document& other);
 

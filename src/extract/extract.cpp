@@ -13,8 +13,8 @@ namespace smelt {
 namespace fs = std::filesystem;
 
 const std::vector<std::string>& extract_supported_formats() {
-  static const std::vector<std::string> formats = {"pdf",  "docx",     "pptx", "xlsx", "csv",
-                                                   "epub", "html",     "markdown", "txt", "eml"};
+  static const std::vector<std::string> formats = {"pdf",  "docx", "pptx",     "xlsx", "csv",
+                                                   "epub", "html", "markdown", "txt",  "eml"};
   return formats;
 }
 
@@ -37,17 +37,28 @@ std::string extract_detect_format(const fs::path& path, std::string_view head) {
 result<document> extract_bytes(std::string_view bytes, const std::string& name, const std::string& format) {
   if (bytes.empty()) return make_error(fmt::format("{}: empty file (0 bytes)", name));
   result<document> doc = make_error(fmt::format("{}: unsupported format '{}'", name, format));
-  if (format == "pdf") doc = extract_pdf(bytes, name);
-  else if (format == "docx") doc = extract_docx(bytes, name);
-  else if (format == "pptx") doc = extract_pptx(bytes, name);
-  else if (format == "xlsx") doc = extract_xlsx(bytes, name);
-  else if (format == "csv") doc = extract_csv(bytes, name);
-  else if (format == "epub") doc = extract_epub(bytes, name);
-  else if (format == "html") doc = extract_html(bytes, name);
-  else if (format == "markdown") doc = extract_markdown(bytes, name);
-  else if (format == "txt") doc = extract_txt(bytes, name);
-  else if (format == "eml") doc = extract_eml(bytes, name);
+  if (format == "pdf")
+    doc = extract_pdf(bytes, name);
+  else if (format == "docx")
+    doc = extract_docx(bytes, name);
+  else if (format == "pptx")
+    doc = extract_pptx(bytes, name);
+  else if (format == "xlsx")
+    doc = extract_xlsx(bytes, name);
+  else if (format == "csv")
+    doc = extract_csv(bytes, name);
+  else if (format == "epub")
+    doc = extract_epub(bytes, name);
+  else if (format == "html")
+    doc = extract_html(bytes, name);
+  else if (format == "markdown")
+    doc = extract_markdown(bytes, name);
+  else if (format == "txt")
+    doc = extract_txt(bytes, name);
+  else if (format == "eml")
+    doc = extract_eml(bytes, name);
   if (!doc.ok()) return doc;
+  document_make_valid_utf8(*doc);
   doc->source = name;
   doc->format = format;
   return doc;
@@ -61,9 +72,10 @@ result<document> extract_file(const fs::path& path) {
     if (!bytes.ok()) return bytes.err();
     format = extract_detect_format(path, std::string_view(*bytes).substr(0, 8));
     if (format.empty())
-      return make_error(fmt::format("{}: unsupported file type '{}' (supported: pdf, docx, pptx, xlsx, csv, "
-                                    "epub, html, md, txt, eml)",
-                                    path.string(), path.extension().string()));
+      return make_error(
+          fmt::format("{}: unsupported file type '{}' (supported: pdf, docx, pptx, xlsx, csv, "
+                      "epub, html, md, txt, eml)",
+                      path.string(), path.extension().string()));
     return extract_bytes(*bytes, path.string(), format);
   }
   auto bytes = file_read(path);
