@@ -295,8 +295,7 @@ int corpus_build_run(const parsed_args& args) {
     if (key.ok()) {
       llm.api_key = *key;
     } else if (args.was_given("api-key-env") || !url_is_loopback(base_url)) {
-      log_error("{}: missing API key: {} (export {}=... before running)", cmd, key.message(),
-                llm.api_key_env);
+      log_error("{}: {}", cmd, key.message());
       return exit_usage;
     }
   }
