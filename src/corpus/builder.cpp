@@ -551,6 +551,7 @@ void corpus_run::run_phase(int phase, const std::map<std::string, size_t>& targe
       }
       if (s.state == slot_state::failed) return;
       if (stopping_ && s.state != slot_state::in_flight) return;
+      if (s.state == slot_state::waiting) return;  // unreachable: only a cancel leaves a slot unsent
       wait_completion();
     }
     list = std::move(next);

@@ -90,6 +90,11 @@ std::string corpus_report_summary(const corpus_report& r) {
     out += fmt::format("  {}: {} chunk{}, {} asked, {} accepted of {}\n", d.file, d.chunks,
                        d.chunks == 1 ? "" : "s", d.pairs_asked, d.pairs_accepted, d.pairs_wanted);
   for (const auto& s : r.skipped) out += fmt::format("  skipped: {}\n", s);
+  if (r.generator == "template") {
+    out += "generator: offline templates (lower quality; no requests sent)\n";
+    if (r.stop != "complete") out += fmt::format("stopped ({}): {}\n", r.stop, r.message);
+    return out;
+  }
   out += fmt::format("requests: {} sent, {} replayed from the journal, {} failed\n", r.requests_sent,
                      r.requests_replayed, r.requests_failed);
   out +=

@@ -320,6 +320,44 @@ TEST(corpus_cli, dify_workflow_with_unknown_nodes_is_an_error) {
   EXPECT_EQ(f.server.request_count(), 0u);
 }
 
+TEST(corpus_cli, dify_seed_workflow_runs_natively_with_its_model_and_parameters) {
+  cli_fixture f(2);
+  f.server.set_script([](const stub_request&) {
+    return test::stub_completion(
+        "{\"messages\": [{\"role\": \"system\", \"content\": \"x\"}, {\"role\": \"user\", \"content\": "
+        "\"苹果有多重？\"}, {\"role\": \"assistant\", \"content\": \"一公斤。\"}]}");
+  });
+  auto out = f.dir / "out.jsonl";
+  // --model is given by the fixture; drop it so the workflow's own model is used.
+  std::vector<std::string> args = f.args(out);
+  std::string command = "env -u SMELT_BASE_URL " + std::string(SMELT_BINARY);
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--model" || args[i] == "--pairs-per-chunk") {
+      ++i;
+      continue;
+    }
+    command += " '" + args[i] + "'";
+  }
+  auto r = run_shell(command + " --dify-workflow " + quoted(test::source_path("tests/corpus/dify/seed.yml")));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // One request for the document (10 pairs asked, like the seed), then two top-ups for the 9 missing,
+  // whose repeated answer is a duplicate.
+  ASSERT_EQ(f.server.request_count(), 3u);
+  json report = json::parse(test::read_file(f.dir / "out.report.json"));
+  EXPECT_EQ(report["rejections"]["duplicate"], 2);
+  EXPECT_EQ(report["documents"][0]["chunks"], 1);
+  EXPECT_EQ(report["documents"][0]["pairs_asked"], 10 + 9 + 9);
+  json body = f.server.requests()[0].json;
+  EXPECT_EQ(body["model"], "Qwen/Qwen2.5-72B-Instruct-128K");
+  EXPECT_DOUBLE_EQ(body["temperature"].get<double>(), 0.3);
+  EXPECT_EQ(body["max_tokens"], 4096);
+  EXPECT_NE(body.dump().find("The bridge weighs 2 kilograms"), std::string::npos);
+  EXPECT_EQ(
+      test::read_file(out),
+      "{\"messages\":[{\"role\":\"system\",\"content\":\"You are a storeroom clerk\"},{\"role\":\"user\","
+      "\"content\":\"苹果有多重？\"},{\"role\":\"assistant\",\"content\":\"一公斤。\"}]}\n");
+}
+
 TEST(corpus_cli, template_generator_on_the_fire_safety_guide_passes_the_siliconflow_check) {
   test::temp_dir dir;
   auto out = dir / "guide.jsonl";
