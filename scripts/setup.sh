@@ -10,7 +10,7 @@ packages=(
   libpoppler-cpp-dev libzip-dev libpugixml-dev libpcre2-dev libutf8proc-dev
   libgtest-dev libcpp-httplib-dev libyaml-cpp-dev
   # test tooling: reference tools, fonts and encryption for generated test documents, fuzzing
-  poppler-utils time qpdf fonts-droid-fallback fonts-wqy-microhei clang libclang-rt-14-dev
+  clang-format poppler-utils time qpdf fonts-droid-fallback fonts-wqy-microhei clang libclang-rt-14-dev
 )
 # Node.js runs the test tooling; keep an existing install (e.g. NodeSource, which bundles npm).
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)

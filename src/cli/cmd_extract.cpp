@@ -22,7 +22,8 @@ const command_spec extract_spec = {
     "extract text from PDF, DOCX, PPTX, XLSX, CSV, EPUB, HTML, Markdown, TXT and EML files",
     "Directories are walked recursively. Without -o the result goes to standard output.",
     {
-        {"format", 'f', "markdown|text|json", "markdown", "output format; json includes headings and page anchors"},
+        {"format", 'f', "markdown|text|json", "markdown",
+         "output format; json includes headings and page anchors"},
         {"output", 'o', "DIR", "", "write one file per input under DIR (NAME.EXT.md/.txt/.json)"},
         {"quiet", 'q', "", "", "print errors only"},
         {"chunk", 0, "", "", "print structure-aware chunks instead of whole documents (json: JSON Lines)"},
@@ -179,7 +180,8 @@ int extract_run(const parsed_args& args) {
   bar.finish();
   std::fflush(stdout);
   if (chunking) log_info("{}", chunk_summary_format(chunk_summarize(all_chunks), chunking_options));
-  if (!out_dir.empty() || failures) log_info("extracted {} of {} files, {} failed", ok, inputs.size(), failures);
+  if (!out_dir.empty() || failures)
+    log_info("extracted {} of {} files, {} failed", ok, inputs.size(), failures);
   return failures ? exit_failed : exit_ok;
 }
 

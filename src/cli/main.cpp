@@ -22,7 +22,8 @@ const std::vector<command>& command_table() {
 }
 
 void print_overview() {
-  std::string out = "smelt " SMELT_VERSION " — turn your documents into a domain-expert language model\n\n"
+  std::string out = "smelt " SMELT_VERSION
+                    " — turn your documents into a domain-expert language model\n\n"
                     "usage: smelt COMMAND [options] [arguments]\n\ncommands:\n";
   for (const auto& c : command_table()) out += fmt::format("  {:<14}  {}\n", c.spec->name, c.spec->summary);
   out += "\nRun 'smelt COMMAND --help' for a command's options and defaults.\n";
@@ -58,7 +59,8 @@ int main_dispatch(int argc, char** argv) {
     if (group) {
       std::string out = fmt::format("usage: smelt {} SUBCOMMAND\n\nsubcommands:\n", args[0]);
       for (const auto& c : command_table())
-        if (c.spec->name.rfind(args[0] + " ", 0) == 0) out += fmt::format("  {:<14}  {}\n", c.spec->name, c.spec->summary);
+        if (c.spec->name.rfind(args[0] + " ", 0) == 0)
+          out += fmt::format("  {:<14}  {}\n", c.spec->name, c.spec->summary);
       std::fputs(out.c_str(), stderr);
       return exit_usage;
     }
@@ -80,4 +82,6 @@ int main_dispatch(int argc, char** argv) {
 }  // namespace
 }  // namespace smelt
 
-int main(int argc, char** argv) { return smelt::main_dispatch(argc, argv); }
+int main(int argc, char** argv) {
+  return smelt::main_dispatch(argc, argv);
+}

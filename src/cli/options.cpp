@@ -40,7 +40,9 @@ const std::string& parsed_args::get(const std::string& name) const {
   return it == values.end() ? empty : it->second;
 }
 
-bool parsed_args::flag(const std::string& name) const { return get(name) == "true"; }
+bool parsed_args::flag(const std::string& name) const {
+  return get(name) == "true";
+}
 
 result<long> parsed_args::get_int(const std::string& name) const {
   const std::string& v = get(name);
@@ -61,7 +63,9 @@ result<double> parsed_args::get_double(const std::string& name) const {
 result<parsed_args> options_parse(const command_spec& spec, const std::vector<std::string>& args) {
   parsed_args out;
   for (const auto& o : spec.options) out.values[o.name] = o.value_name.empty() ? "false" : o.default_value;
-  auto fail = [&](const std::string& what) { return make_error(fmt::format("smelt {}: {}", spec.name, what)); };
+  auto fail = [&](const std::string& what) {
+    return make_error(fmt::format("smelt {}: {}", spec.name, what));
+  };
   bool only_positional = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -111,13 +115,15 @@ result<parsed_args> options_parse(const command_spec& spec, const std::vector<st
 }
 
 std::string options_help(const command_spec& spec) {
-  std::string out = fmt::format("usage: smelt {} [options] {}\n\n{}\n", spec.name, spec.arguments, spec.summary);
+  std::string out =
+      fmt::format("usage: smelt {} [options] {}\n\n{}\n", spec.name, spec.arguments, spec.summary);
   if (!spec.description.empty()) out += "\n" + spec.description + "\n";
   out += "\noptions:\n";
   std::vector<std::pair<std::string, const option_spec*>> rows;
   size_t width = 0;
   for (const auto& o : spec.options) {
-    std::string left = o.short_name ? fmt::format("  -{}, --{}", o.short_name, o.name) : fmt::format("      --{}", o.name);
+    std::string left =
+        o.short_name ? fmt::format("  -{}, --{}", o.short_name, o.name) : fmt::format("      --{}", o.name);
     if (!o.value_name.empty()) left += " " + o.value_name;
     width = std::max(width, left.size());
     rows.emplace_back(left, &o);
@@ -125,7 +131,8 @@ std::string options_help(const command_spec& spec) {
   rows.emplace_back("  -h, --help", nullptr);
   for (const auto& [left, o] : rows) {
     std::string help = o ? o->help : "show this help";
-    if (o && !o->value_name.empty()) help += fmt::format(" (default: {})", o->default_value.empty() ? "none" : o->default_value);
+    if (o && !o->value_name.empty())
+      help += fmt::format(" (default: {})", o->default_value.empty() ? "none" : o->default_value);
     out += fmt::format("{:<{}}  {}\n", left, width, help);
   }
   return out;

@@ -19,10 +19,10 @@ struct option_spec {
 };
 
 struct command_spec {
-  std::string name;        // "extract", "data check"
-  std::string arguments;   // "FILE|DIR..."
-  std::string summary;     // one line
-  std::string description; // optional paragraph after the usage line
+  std::string name;         // "extract", "data check"
+  std::string arguments;    // "FILE|DIR..."
+  std::string summary;      // one line
+  std::string description;  // optional paragraph after the usage line
   std::vector<option_spec> options;
   size_t min_positional = 0;
 };

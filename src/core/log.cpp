@@ -17,18 +17,27 @@ std::atomic<log_level> g_level{log_level::info};
 
 const char* log_level_prefix(log_level level) {
   switch (level) {
-    case log_level::debug: return "debug: ";
-    case log_level::info: return "";
-    case log_level::warn: return "warning: ";
-    case log_level::error: return "error: ";
-    case log_level::quiet: return "";
+    case log_level::debug:
+      return "debug: ";
+    case log_level::info:
+      return "";
+    case log_level::warn:
+      return "warning: ";
+    case log_level::error:
+      return "error: ";
+    case log_level::quiet:
+      return "";
   }
   return "";
 }
 }  // namespace
 
-void log_set_level(log_level level) { g_level = level; }
-log_level log_get_level() { return g_level; }
+void log_set_level(log_level level) {
+  g_level = level;
+}
+log_level log_get_level() {
+  return g_level;
+}
 
 void log_write(log_level level, std::string_view message) {
   if (level < g_level.load()) return;

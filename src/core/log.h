@@ -28,7 +28,8 @@ void log_error(fmt::format_string<Args...> f, Args&&... args) {
 }
 template <class... Args>
 void log_debug(fmt::format_string<Args...> f, Args&&... args) {
-  if (log_get_level() <= log_level::debug) log_write(log_level::debug, fmt::format(f, std::forward<Args>(args)...));
+  if (log_get_level() <= log_level::debug)
+    log_write(log_level::debug, fmt::format(f, std::forward<Args>(args)...));
 }
 
 }  // namespace smelt

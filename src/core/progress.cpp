@@ -19,7 +19,9 @@ std::string format_duration(double seconds) {
 progress::progress(std::string label, size_t total)
     : label_(std::move(label)), total_(total), start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
 
-progress::~progress() { finish(); }
+progress::~progress() {
+  finish();
+}
 
 void progress::advance(size_t n, const std::string& note) {
   std::lock_guard<std::mutex> lock(mutex_);

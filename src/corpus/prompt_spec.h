@@ -33,10 +33,10 @@ struct prompt_spec {
   std::optional<double> top_p;
   std::optional<double> frequency_penalty;
   std::optional<int> max_tokens;
-  int pairs_per_request = 10;      // the most pairs asked for in one request
-  bool whole_document = false;     // seed mode: one text per document, cut at char_cap characters
-  size_t char_cap = 0;             // 0 = no cap; the seed cuts at 80,000 characters
-  bool require_quote = true;       // json_fields answers carry a supporting quote
+  int pairs_per_request = 10;   // the most pairs asked for in one request
+  bool whole_document = false;  // seed mode: one text per document, cut at char_cap characters
+  size_t char_cap = 0;          // 0 = no cap; the seed cuts at 80,000 characters
+  bool require_quote = true;    // json_fields answers carry a supporting quote
 };
 
 // Replaces {{name}} with values[name]; unknown placeholders are left as they are.

@@ -57,7 +57,8 @@ result<std::string> zip_archive::read(const std::string& member, size_t max_byte
   if ((st.valid & ZIP_STAT_SIZE) && st.size > max_bytes)
     return make_error(fmt::format("{}: part '{}' is too large ({} bytes inflated)", name_, member, st.size));
   zip_file_t* f = zip_fopen(zip_.get(), member.c_str(), 0);
-  if (!f) return make_error(fmt::format("{}: cannot open part '{}': {}", name_, member, zip_strerror(zip_.get())));
+  if (!f)
+    return make_error(fmt::format("{}: cannot open part '{}': {}", name_, member, zip_strerror(zip_.get())));
   std::string data;
   char buffer[1 << 15];
   while (true) {

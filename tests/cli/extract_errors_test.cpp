@@ -14,12 +14,15 @@ using test::run_smelt;
 using test::temp_dir;
 using test::write_file;
 
-std::string quoted(const fs::path& p) { return "'" + p.string() + "'"; }
+std::string quoted(const fs::path& p) {
+  return "'" + p.string() + "'";
+}
 
 TEST(extract_errors, missing_file) {
   auto r = run_smelt("extract /nonexistent/guide.pdf");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("error: /nonexistent/guide.pdf: no such file or directory"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("error: /nonexistent/guide.pdf: no such file or directory"), std::string::npos)
+      << r.err;
 }
 
 TEST(extract_errors, empty_file) {

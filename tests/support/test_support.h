@@ -25,8 +25,8 @@ struct command_output {
 inline command_output run_smelt(const std::string& args) {
   namespace fs = std::filesystem;
   static int counter = 0;
-  fs::path err_file = fs::temp_directory_path() / ("smelt-test-stderr-" + std::to_string(::getpid()) + "-" +
-                                                   std::to_string(counter++));
+  fs::path err_file = fs::temp_directory_path() /
+                      ("smelt-test-stderr-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
   std::string cmd = std::string("'") + SMELT_BINARY + "' " + args + " 2>'" + err_file.string() + "'";
   command_output result;
   FILE* pipe = ::popen(cmd.c_str(), "r");
@@ -50,7 +50,9 @@ inline std::filesystem::path testdata(const std::string& name) {
   return std::filesystem::path(dir ? dir : SMELT_TESTDATA_DIR) / name;
 }
 
-inline std::filesystem::path source_path(const std::string& name) { return std::filesystem::path(SMELT_SOURCE_DIR) / name; }
+inline std::filesystem::path source_path(const std::string& name) {
+  return std::filesystem::path(SMELT_SOURCE_DIR) / name;
+}
 
 // A fresh directory under /tmp removed when the object dies.
 class temp_dir {
