@@ -34,20 +34,20 @@ const command_spec corpus_build_spec = {
     "offline template generator (lower quality) is used.",
     {
         {"trigger", 't', "TEXT", "",
-         "system message of every training line (e.g. 你是消防系统专家); required"},
-        {"out", 'o', "OUT.jsonl", "", "where the training lines go; required"},
+         "required: the system message of every training line (e.g. 你是消防系统专家)"},
+        {"out", 'o', "OUT.jsonl", "", "required: where the training lines go"},
         {"base-url", 0, "URL", "$SMELT_BASE_URL",
          "OpenAI-compatible endpoint, e.g. https://api.siliconflow.cn/v1"},
-        {"model", 'm', "NAME", "", "model name (default: the preset's or the Dify app's)"},
+        {"model", 'm', "NAME", "the preset's or the Dify app's", "model name the endpoint serves"},
         {"api-key-env", 0, "VAR", "SMELT_API_KEY",
          "environment variable holding the API key (optional for 127.0.0.1/localhost)"},
         {"pairs-per-chunk", 0, "N", "3", "pairs per chunk (per document with --preset dify-seed: 10)"},
         {"per-1k-chars", 0, "R", "", "instead: R pairs per 1,000 characters, spread by chunk size"},
         {"total", 0, "N", "", "instead: N pairs in all, spread by chunk size"},
         {"concurrency", 'j', "N", "8", "requests in flight at once"},
-        {"temperature", 0, "T", "", "sampling temperature (default: the prompt's, 0.3)"},
-        {"frequency-penalty", 0, "P", "", "frequency penalty (default: the prompt's, 0.5)"},
-        {"max-tokens", 0, "N", "", "completion token cap per request (default: the prompt's, 4096)"},
+        {"temperature", 0, "T", "the prompt's, 0.3", "sampling temperature"},
+        {"frequency-penalty", 0, "P", "the prompt's, 0.5", "frequency penalty"},
+        {"max-tokens", 0, "N", "the prompt's, 4096", "completion token cap per request"},
         {"prompt", 0, "FILE", "",
          "user prompt template with {{text}} {{count}} {{trigger}} {{heading}} {{avoid}} {{language}}"},
         {"language", 0, "auto|zh|en", "auto", "language of the questions (auto: from each chunk's text)"},
@@ -56,9 +56,8 @@ const command_spec corpus_build_spec = {
          "stop cleanly once this many tokens (prompt + completion) are used; 0 = no cap"},
         {"price-table", 0, "FILE", "",
          "JSON {\"MODEL\": {\"input_per_1m\": X, \"output_per_1m\": Y}} for cost"},
-        {"generator", 0, "llm|template", "",
-         "llm, or the offline template generator (default: llm when a base URL "
-         "is configured, else template)"},
+        {"generator", 0, "llm|template", "llm with a base URL, else template",
+         "llm, or the offline template generator (lower quality)"},
         {"preset", 0, "default|dify-seed", "default",
          "dify-seed: the seed Dify workflow (whole documents, 80,000 "
          "characters, 10 questions per call)"},
@@ -255,7 +254,7 @@ int corpus_build_run(const parsed_args& args) {
   std::string base_url = args.was_given("base-url") ? args.get("base-url") : "";
   if (base_url.empty())
     if (const char* env = std::getenv("SMELT_BASE_URL")) base_url = env;
-  std::string generator = args.get("generator");
+  std::string generator = args.was_given("generator") ? args.get("generator") : "";
   if (generator.empty()) {
     generator = base_url.empty() ? "template" : "llm";
     if (generator == "template")

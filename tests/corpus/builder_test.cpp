@@ -238,17 +238,18 @@ TEST(corpus_build, cut_off_answer_drops_the_tail_and_tops_up_only_the_shortfall)
   EXPECT_EQ(report.documents[0].pairs_accepted, 3u);
 }
 
-TEST(corpus_build, retries_429_with_retry_after_and_500s_then_succeeds) {
+TEST(corpus_build, retries_429_with_retry_after_500s_and_a_dropped_connection_then_succeeds) {
   build_fixture f;
   f.options.llm.concurrency = 1;
   f.server.enqueue(test::stub_error(429, "rate limited", "7"));
   f.server.enqueue(test::stub_error(500, "oops"));
   f.server.enqueue(test::stub_error(503, "busy"));
+  f.server.enqueue(test::stub_drop());  // connection closed without an answer
   f.server.set_script([](const stub_request& r) { return test::stub_completion(item_answer(r)); });
   corpus_report report = f.build(f.plan(1));
   EXPECT_EQ(report.stop, "complete");
-  EXPECT_EQ(f.server.request_count(), 4u);
-  ASSERT_EQ(f.waits->size(), 3u);
+  EXPECT_EQ(f.server.request_count(), 5u);
+  ASSERT_EQ(f.waits->size(), 4u);
   EXPECT_DOUBLE_EQ((*f.waits)[0], 7.0);  // Retry-After honoured
   EXPECT_EQ(report.documents[0].pairs_accepted, 2u);
   EXPECT_EQ(report.requests_sent, 1u);
