@@ -18,9 +18,7 @@ using test::run_smelt;
 using test::temp_dir;
 using test::write_file;
 
-std::string quoted(const fs::path& p) {
-  return "'" + p.string() + "'";
-}
+using test::shell_quote;
 
 const char* guide_md = R"(# Fire safety guide
 
@@ -55,7 +53,7 @@ std::vector<std::string> lines_starting_with(const std::string& text, const std:
 TEST(extract_chunk, markdown_chunks_with_headers_and_summary) {
   temp_dir dir;
   write_file(dir / "guide.md", guide_md);
-  auto r = run_smelt("extract --chunk --chunk-size 200 " + quoted(dir / "guide.md"));
+  auto r = run_smelt("extract --chunk --chunk-size 200 " + shell_quote(dir / "guide.md"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(lines_starting_with(r.out, "<!-- chunk"),
             (std::vector<std::string>{
@@ -79,10 +77,10 @@ TEST(extract_chunk, markdown_chunks_with_headers_and_summary) {
 TEST(extract_chunk, json_lines_point_into_the_rendered_document) {
   temp_dir dir;
   write_file(dir / "guide.md", guide_md);
-  auto plain = run_smelt("extract " + quoted(dir / "guide.md"));
+  auto plain = run_smelt("extract " + shell_quote(dir / "guide.md"));
   ASSERT_EQ(plain.exit_code, 0) << plain.err;
-  auto r =
-      run_smelt("extract --chunk --chunk-size 120 --chunk-overlap 40 -f json " + quoted(dir / "guide.md"));
+  auto r = run_smelt("extract --chunk --chunk-size 120 --chunk-overlap 40 -f json " +
+                     shell_quote(dir / "guide.md"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::istringstream in(r.out);
   size_t count = 0, overlapped = 0;
@@ -107,7 +105,7 @@ TEST(extract_chunk, json_lines_point_into_the_rendered_document) {
 TEST(extract_chunk, tokens_and_oversize_warning) {
   temp_dir dir;
   write_file(dir / "guide.md", guide_md);
-  auto r = run_smelt("extract --chunk --chunk-unit tokens --chunk-size 20 " + quoted(dir / "guide.md"));
+  auto r = run_smelt("extract --chunk --chunk-unit tokens --chunk-size 20 " + shell_quote(dir / "guide.md"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const auto& header : lines_starting_with(r.out, "<!-- chunk"))
     EXPECT_NE(header.find(" tokens"), std::string::npos) << header;
@@ -126,18 +124,18 @@ TEST(extract_chunk, tokens_and_oversize_warning) {
 TEST(extract_chunk, bad_chunk_options) {
   temp_dir dir;
   write_file(dir / "guide.md", guide_md);
-  auto r = run_smelt("extract --chunk --chunk-overlap 900 " + quoted(dir / "guide.md"));
+  auto r = run_smelt("extract --chunk --chunk-overlap 900 " + shell_quote(dir / "guide.md"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("smelt extract: --chunk-overlap: expected 0 to half of --chunk-size (750), got 900"),
             std::string::npos)
       << r.err;
-  r = run_smelt("extract --chunk --chunk-size 0 " + quoted(dir / "guide.md"));
+  r = run_smelt("extract --chunk --chunk-size 0 " + shell_quote(dir / "guide.md"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--chunk-size: expected at least 1, got 0"), std::string::npos) << r.err;
-  r = run_smelt("extract --chunk --chunk-size lots " + quoted(dir / "guide.md"));
+  r = run_smelt("extract --chunk --chunk-size lots " + shell_quote(dir / "guide.md"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--chunk-size: expected a whole number, got 'lots'"), std::string::npos) << r.err;
-  r = run_smelt("extract --chunk --chunk-unit words " + quoted(dir / "guide.md"));
+  r = run_smelt("extract --chunk --chunk-unit words " + shell_quote(dir / "guide.md"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--chunk-unit: expected chars|tokens, got 'words'"), std::string::npos) << r.err;
   EXPECT_TRUE(r.out.empty());

@@ -14,9 +14,7 @@ using test::run_smelt;
 using test::temp_dir;
 using test::write_file;
 
-std::string quoted(const fs::path& p) {
-  return "'" + p.string() + "'";
-}
+using test::shell_quote;
 
 TEST(extract_errors, missing_file) {
   auto r = run_smelt("extract /nonexistent/guide.pdf");
@@ -28,7 +26,7 @@ TEST(extract_errors, missing_file) {
 TEST(extract_errors, empty_file) {
   temp_dir dir;
   write_file(dir / "empty.txt", "");
-  auto r = run_smelt("extract " + quoted(dir / "empty.txt"));
+  auto r = run_smelt("extract " + shell_quote(dir / "empty.txt"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find((dir / "empty.txt").string() + ": empty file (0 bytes)"), std::string::npos) << r.err;
 }
@@ -38,7 +36,7 @@ TEST(extract_errors, binary_garbage_named_txt) {
   std::string garbage;
   for (int i = 0; i < 4096; ++i) garbage.push_back(static_cast<char>((i * 7919 + 13) % 256));
   write_file(dir / "notes.txt", garbage);
-  auto r = run_smelt("extract " + quoted(dir / "notes.txt"));
+  auto r = run_smelt("extract " + shell_quote(dir / "notes.txt"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find((dir / "notes.txt").string() + ": "), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("binary"), std::string::npos) << r.err;
@@ -49,7 +47,7 @@ TEST(extract_errors, corrupt_docx_zip) {
   write_file(dir / "report.docx", std::string("PK\x03\x04", 4) + std::string(200, 'x'));
   write_file(dir / "plain.docx", "this is just text with a .docx name");
   for (const char* name : {"report.docx", "plain.docx"}) {
-    auto r = run_smelt("extract " + quoted(dir / name));
+    auto r = run_smelt("extract " + shell_quote(dir / name));
     EXPECT_EQ(r.exit_code, 1) << name;
     EXPECT_NE(r.err.find("error: " + (dir / name).string() + ": "), std::string::npos) << r.err;
   }
@@ -61,7 +59,7 @@ TEST(extract_errors, directory_loop_reported_others_extracted) {
   write_file(dir / "docs" / "b" / "two.md", "# Two\n\nSecond file.\n");
   write_file(dir / "docs" / "b" / "broken.txt", "");
   fs::create_directory_symlink(dir / "docs", dir / "docs" / "a" / "back-to-top");
-  auto r = run_smelt("extract " + quoted(dir / "docs") + " -o " + quoted(dir / "out"));
+  auto r = run_smelt("extract " + shell_quote(dir / "docs") + " -o " + shell_quote(dir / "out"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("directory loop"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("broken.txt: empty file (0 bytes)"), std::string::npos) << r.err;
@@ -73,7 +71,7 @@ TEST(extract_errors, directory_loop_reported_others_extracted) {
 TEST(extract_errors, unsupported_extension_named) {
   temp_dir dir;
   write_file(dir / "photo.jpg", "\xFF\xD8\xFF\xE0 not really");
-  auto r = run_smelt("extract " + quoted(dir / "photo.jpg"));
+  auto r = run_smelt("extract " + shell_quote(dir / "photo.jpg"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("photo.jpg: unsupported file type '.jpg'"), std::string::npos) << r.err;
 }
