@@ -56,6 +56,29 @@ void whole_document_pages(const plan_document& d, const rendered_document& r, si
   if (u.page_last == 0) u.page_last = u.page_first;
 }
 
+// Whole-document mode follows the seed workflow: the texts of all documents are joined into one
+// text (and then cut at the character cap), so later documents get nothing once the cap is reached.
+std::vector<document> plan_join_documents(std::vector<document> docs, std::vector<std::string>& problems) {
+  std::vector<document> with_text;
+  for (document& doc : docs) {
+    if (text_trim(document_render(doc, render_format::markdown).text).empty()) {
+      problems.push_back(fmt::format("{}: no text to build questions from; skipped", doc.source));
+      continue;
+    }
+    with_text.push_back(std::move(doc));
+  }
+  if (with_text.size() <= 1) return with_text;
+  document joined;
+  for (const document& doc : with_text) {
+    joined.source += (joined.source.empty() ? "" : " + ") + doc.source;
+    document_append(joined, doc);
+  }
+  joined.format = "joined";
+  std::vector<document> out;
+  out.push_back(std::move(joined));
+  return out;
+}
+
 }  // namespace
 
 std::vector<size_t> plan_split_count(size_t count, size_t per_request) {
@@ -100,6 +123,7 @@ void plan_assign_quotas(std::vector<plan_unit>& units, const quota_options& quot
 
 result<corpus_plan> plan_from_documents(std::vector<document> docs, const plan_settings& settings) {
   corpus_plan plan;
+  if (settings.spec.whole_document) docs = plan_join_documents(std::move(docs), plan.problems);
   chunk_options chunking;
   chunking.budget = std::max<size_t>(1, settings.chunk_size);
   chunking.unit = chunk_unit::chars;

@@ -63,8 +63,9 @@ struct corpus_plan {
   std::vector<std::string> problems;  // "FILE: reason" for inputs that were skipped
 };
 
-// Extracts and plans. Files that fail or have no text are skipped with a problem line; an error
-// when no input has any text.
+// Extracts and plans. In whole_document mode (the seed preset) all documents are joined into one
+// text before the cap, as the seed workflow does. Files that fail or have no text are skipped with a problem
+// line; an error when no input has any text.
 result<corpus_plan> plan_build(const std::vector<std::filesystem::path>& inputs,
                                const plan_settings& settings);
 // The same from documents already extracted (each with doc.source set); used by plan_build and tests.

@@ -98,6 +98,26 @@ TEST(plan, whole_document_mode_cuts_at_the_character_cap) {
   EXPECT_TRUE(plan->units[0].chinese);
 }
 
+TEST(plan, whole_document_mode_joins_all_documents_before_the_cap) {
+  plan_settings s = default_settings();
+  s.spec = corpus_prompt_dify_seed();
+  s.spec.char_cap = 12;
+  document a, b, empty;
+  a.source = "a.txt";
+  b.source = "b.txt";
+  empty.source = "empty.txt";
+  document_add_paragraph(a, "First doc.");
+  document_add_paragraph(b, "Second doc is cut.");
+  auto plan = plan_from_documents({a, empty, b}, s);
+  ASSERT_TRUE(plan.ok()) << plan.message();
+  ASSERT_EQ(plan->documents.size(), 1u);
+  EXPECT_EQ(plan->documents[0].file, "a.txt + b.txt");
+  ASSERT_EQ(plan->units.size(), 1u);
+  EXPECT_EQ(plan->units[0].text, "First doc.\n\n");  // the cap falls before the second document's text
+  ASSERT_EQ(plan->problems.size(), 1u);
+  EXPECT_EQ(plan->problems[0], "empty.txt: no text to build questions from; skipped");
+}
+
 TEST(plan, empty_documents_are_skipped_and_all_empty_is_an_error) {
   document empty;
   empty.source = "empty.txt";
