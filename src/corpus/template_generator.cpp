@@ -51,7 +51,8 @@ bool definition_en(std::string_view sentence, std::string& subject, std::string&
     if (words > 6 || text_has_punctuation(x) || !std::isupper(static_cast<unsigned char>(x[0]))) continue;
     if (sentence.size() - at < 12) continue;
     subject = std::string(x);
-    verb = text_trim(v) == "are" ? "are" : "is";
+    std::string_view trimmed = text_trim(v);
+    verb = trimmed == "are" ? "are" : trimmed == "is" ? "is" : "mean";
     for (const char* article : {"The ", "A ", "An "})
       if (text_starts_with(subject, article)) subject[0] = static_cast<char>(std::tolower(subject[0]));
     return true;
@@ -59,14 +60,17 @@ bool definition_en(std::string_view sentence, std::string& subject, std::string&
   return false;
 }
 
-// Chinese "X是指Y" / "X指的是Y" / "X是Y" with X 2..16 characters and no punctuation.
+// Chinese definitions: "X是指Y" / "X指的是Y", or "X是一种/一类/一个Y" (a bare 是 is far more often
+// a copula inside a clause — "致命的往往是烟雾" — than a definition). X: 2..16 characters, no
+// punctuation, not ending in 的.
 bool definition_zh(std::string_view sentence, std::string& subject) {
-  for (const char* marker : {"是指", "指的是", "是"}) {
+  for (const char* marker : {"是指", "指的是", "是一种", "是一类", "是一个"}) {
     size_t at = sentence.find(marker);
     if (at == std::string_view::npos || at == 0) continue;
     std::string_view x = sentence.substr(0, at);
     size_t n = utf8_length(x);
     if (n < 2 || n > 16 || text_has_punctuation(x) || text_cjk_ratio(x) < 0.5) continue;
+    if (text_ends_with(x, "的")) continue;
     if (utf8_length(sentence.substr(at)) < 6) continue;
     subject = std::string(x);
     return true;
@@ -122,7 +126,9 @@ struct generator {
         if (definition_zh(sentence, subject))
           add(fmt::format("什么是{}？", subject), std::string(sentence), std::string(sentence));
       } else if (definition_en(sentence, subject, verb)) {
-        add(fmt::format("What {} {}?", verb, subject), std::string(sentence), std::string(sentence));
+        add(verb == "mean" ? fmt::format("What does {} mean?", subject)
+                           : fmt::format("What {} {}?", verb, subject),
+            std::string(sentence), std::string(sentence));
       }
       // 第N条 clauses: "第三条 ..." -> what does clause N say.
       if (text_starts_with(sentence, "第")) {

@@ -62,10 +62,25 @@ TEST(template_generator, forced_language) {
   document doc;
   document_add_heading(doc, 1, "Maintenance");
   document_add_paragraph(doc, "Replace the battery once a year.");
+  document_add_paragraph(doc, "A short chirp every minute means the battery is low.");
   auto rendered = document_render(doc, render_format::markdown);
   auto zh = template_generate(doc, 0, rendered.text.size(), template_language::zh);
-  ASSERT_EQ(zh.size(), 1u);
-  EXPECT_EQ(zh[0].question, "关于“Maintenance”，有哪些要点？");
+  ASSERT_EQ(zh.size(), 2u);
+  EXPECT_EQ(zh[0].question, "What does a short chirp every minute mean?");  // English sentence, English rule
+  EXPECT_EQ(zh[1].question, "关于“Maintenance”，有哪些要点？");
+}
+
+}  // namespace
+}  // namespace smelt
+
+namespace smelt {
+namespace {
+
+TEST(template_generator, bare_copula_is_not_a_definition) {
+  document doc;
+  document_add_paragraph(doc, "致命的往往是烟雾而不是火焰。报警器是很重要的设备吗");
+  auto rendered = document_render(doc, render_format::markdown);
+  EXPECT_TRUE(template_generate(doc, 0, rendered.text.size()).empty());
 }
 
 }  // namespace
