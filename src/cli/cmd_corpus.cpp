@@ -41,7 +41,7 @@ const command_spec corpus_build_spec = {
         {"model", 'm', "NAME", "the preset's or the Dify app's", "model name the endpoint serves"},
         {"api-key-env", 0, "VAR", "SMELT_API_KEY",
          "environment variable holding the API key (optional for 127.0.0.1/localhost)"},
-        {"pairs-per-chunk", 0, "N", "3", "pairs per chunk (per document with --preset dify-seed: 10)"},
+        {"pairs-per-chunk", 0, "N", "3", "pairs per chunk (with --preset dify-seed: per joined text of all documents, 10)"},
         {"per-1k-chars", 0, "R", "", "instead: R pairs per 1,000 characters, spread by chunk size"},
         {"total", 0, "N", "", "instead: N pairs in all, spread by chunk size"},
         {"concurrency", 'j', "N", "8", "requests in flight at once"},
