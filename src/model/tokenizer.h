@@ -1,0 +1,76 @@
+// Hugging Face `tokenizer.json` tokenizers: byte-level BPE (Qwen2/Qwen3, Llama 3) and the
+// SentencePiece-style BPE of Llama 2 / Mistral files (Metaspace or Prepend/Replace, byte fallback).
+// Encode, decode and a streaming decoder that never emits half a UTF-8 character. Chat templates
+// (tokenizer_config.json) live in the chat-template module; this file only maps text <-> ids.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+
+namespace smelt {
+
+struct tokenizer_impl;  // tokenizer_internal.h
+
+// A loaded tokenizer. Immutable after loading except for an internal word cache guarded by a
+// mutex, so one tokenizer may be used from several threads at once. Move-only.
+class tokenizer {
+ public:
+  tokenizer();
+  explicit tokenizer(std::unique_ptr<tokenizer_impl> impl);
+  ~tokenizer();
+  tokenizer(tokenizer&&) noexcept;
+  tokenizer& operator=(tokenizer&&) noexcept;
+
+  const tokenizer_impl& impl() const { return *impl_; }
+
+ private:
+  std::unique_ptr<tokenizer_impl> impl_;
+};
+
+// Reads PATH (a tokenizer.json, or a directory holding one). Errors name the file and, for an
+// unsupported part, its type and JSON path: "tokenizer.json: model.type: unsupported "Unigram"".
+result<tokenizer> tokenizer_load(const std::string& path);
+// Same from JSON text already in memory; `source` names it in messages.
+result<tokenizer> tokenizer_parse(std::string_view json_text, const std::string& source);
+
+// Text -> ids as HF tokenizers' encode(text, add_special_tokens). Added/special token text in the
+// input ("<|im_start|>") becomes that token. Invalid UTF-8 in `text` is replaced by U+FFFD first.
+// add_special_tokens applies the post-processor template (Llama's BOS); Qwen's adds nothing.
+std::vector<int32_t> tokenizer_encode(const tokenizer& tok, std::string_view text,
+                                      bool add_special_tokens = false);
+// Ids -> text as HF tokenizers' decode(ids, skip_special_tokens). Unknown ids are skipped.
+std::string tokenizer_decode(const tokenizer& tok, std::span<const int32_t> ids, bool skip_special = false);
+
+std::optional<int32_t> tokenizer_token_to_id(const tokenizer& tok, std::string_view token);
+std::optional<std::string> tokenizer_id_to_token(const tokenizer& tok, int32_t id);
+// Largest id + 1 over the model vocabulary and the added tokens.
+size_t tokenizer_vocab_size(const tokenizer& tok);
+bool tokenizer_is_special(const tokenizer& tok, int32_t id);
+
+// Streaming decode for generation: push ids one at a time, get back the text they complete.
+// Text is held back while it would end inside a UTF-8 character; the concatenation of every
+// push() and finish() equals tokenizer_decode() of all ids whenever that decode is valid UTF-8.
+// Keeps a reference to `tok`, which must outlive it.
+class tokenizer_decode_stream {
+ public:
+  explicit tokenizer_decode_stream(const tokenizer& tok, bool skip_special = false);
+  std::string push(int32_t id);
+  // Emits whatever is held back (an incomplete character comes out as U+FFFD) and resets.
+  std::string finish();
+
+ private:
+  const tokenizer* tok_;
+  bool skip_special_;
+  std::vector<int32_t> ids_;  // ids_[prefix_..read_) are context already emitted; read_.. pending
+  size_t prefix_ = 0;
+  size_t read_ = 0;
+};
+
+}  // namespace smelt
