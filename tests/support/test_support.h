@@ -21,13 +21,13 @@ struct command_output {
   std::string err;  // stderr
 };
 
-// Runs `smelt ARGS` through /bin/sh (ARGS is a shell fragment; quote paths yourself).
-inline command_output run_smelt(const std::string& args) {
+// Runs COMMAND through /bin/sh (a shell fragment; quote paths yourself), capturing stdout and stderr.
+inline command_output run_shell(const std::string& command) {
   namespace fs = std::filesystem;
   static int counter = 0;
   fs::path err_file = fs::temp_directory_path() /
                       ("smelt-test-stderr-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-  std::string cmd = std::string("'") + SMELT_BINARY + "' " + args + " 2>'" + err_file.string() + "'";
+  std::string cmd = command + " 2>'" + err_file.string() + "'";
   command_output result;
   FILE* pipe = ::popen(cmd.c_str(), "r");
   if (!pipe) return result;
@@ -42,6 +42,11 @@ inline command_output run_smelt(const std::string& args) {
   result.err = ss.str();
   fs::remove(err_file);
   return result;
+}
+
+// Runs `smelt ARGS` through /bin/sh (ARGS is a shell fragment; quote paths yourself).
+inline command_output run_smelt(const std::string& args) {
+  return run_shell(std::string("'") + SMELT_BINARY + "' " + args);
 }
 
 // A path quoted for the shell fragment run_smelt() takes (paths here never contain a quote).
