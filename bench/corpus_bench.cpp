@@ -1,61 +1,106 @@
-// Corpus generation throughput against a local OpenAI-compatible stub with a fixed 500 ms latency:
-// accepted pairs per minute at concurrency 1, 8, 32, 64 (should scale near-linearly) and smelt's own
-// CPU time per request. The stub runs in a forked child so its CPU time is not counted as smelt's.
-// Per request it does what the corpus builder does for one chunk: render the default prompt, send it
-// through llm_pool (libcurl), salvage-parse the answer, ground every quote in the chunk. Journal,
-// dedup and file output are left out (they are per accepted line, not per request, and the builder's).
+// Corpus generation throughput, end to end: synthetic documents -> plan_from_documents -> corpus_build
+// (llm generator) against the scripted OpenAI stub with a fixed 500 ms latency. Reports accepted pairs
+// per minute at concurrency 1, 8, 32, 64 (should scale near-linearly) and smelt's own CPU time per
+// request: prompt rendering, libcurl, salvage parsing, grounding, validation, dedup, journal (with its
+// fsyncs) and output files. The stub runs in a forked child so its CPU time is not counted as smelt's;
+// it answers every request with as many pairs as asked, quoting sentences of the requested chunk.
 // Usage: corpus_bench [LATENCY_S=0.5] [REQUESTS_PER_SLOT=4]
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <mutex>
+#include <filesystem>
+#include <regex>
 #include <string>
 #include <vector>
 
-#include "corpus/grounding.h"
+#include "corpus/builder.h"
+#include "corpus/plan.h"
 #include "corpus/prompts.h"
-#include "corpus/salvage.h"
-#include "llm/llm_pool.h"
+#include "extract/document.h"
 #include "support/openai_stub_server.h"
 
 namespace {
 
+namespace fs = std::filesystem;
 using smelt::test::openai_stub_server;
 using smelt::test::stub_reply;
+using smelt::test::stub_request;
 
-// A chunk about the size the chunker produces by default (a few hundred words), Chinese and English.
-std::string bench_chunk() {
-  std::string text = "# 家用火灾报警器的安装与维护\n\n";
-  for (int i = 1; i <= 6; ++i) {
-    text += "第" + std::to_string(i) +
-            "条 烟雾报警器应安装在卧室、客厅和走廊的天花板中央，距离墙壁不少于 0.5 米，并且每月按一次测试"
-            "按钮检查报警声是否正常。";
-    text += " Section " + std::to_string(i) +
-            " requires a smoke alarm on every floor, tested once a month and "
-            "replaced ten years after the date printed on its back. ";
-    text += "\n\n";
+constexpr size_t pairs_per_request = 10;      // the default prompt's cap; the quota per chunk
+constexpr size_t sentences_per_section = 12;  // more than asked, so the stub can always answer in full
+constexpr size_t sections_per_document = 16;
+
+// Deterministic pseudo-words ("kalomi", "tenvifen", ...) so every sentence, hence every question, differs.
+struct word_source {
+  unsigned long long state = 0x9e3779b97f4a7c15ULL;
+  std::string word() {
+    static const char* const syllables[] = {"ka", "lo", "mi", "ra", "te",  "su",  "no",  "vi",
+                                            "de", "po", "ba", "gu", "lan", "mor", "fen", "tis"};
+    std::string w;
+    for (int i = 0; i < 3; ++i) {
+      state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+      w += syllables[(state >> 33) % 16];
+    }
+    return w;
   }
-  return text;
+};
+
+// Documents with `sections` sections in all; each section (about 1,100 characters) becomes one chunk
+// at chunk_size 1500. Sentence n: "The W1 W2 at station n keeps K crates of W3 beside the W4 gate."
+std::vector<smelt::document> bench_documents(size_t sections) {
+  word_source words;
+  std::vector<smelt::document> docs;
+  size_t station = 0;
+  for (size_t s = 0; s < sections; ++s) {
+    if (s % sections_per_document == 0) {
+      docs.emplace_back();
+      docs.back().source = "bench_" + std::to_string(docs.size()) + ".md";
+      smelt::document_add_heading(docs.back(), 1, "Depot register " + std::to_string(docs.size()));
+    }
+    smelt::document& doc = docs.back();
+    smelt::document_add_heading(doc, 2, "Yard " + std::to_string(s + 1) + ": " + words.word());
+    std::string paragraph;
+    for (size_t i = 0; i < sentences_per_section; ++i) {
+      ++station;
+      if (!paragraph.empty()) paragraph += ' ';
+      paragraph += "The " + words.word() + " " + words.word() + " at station " + std::to_string(station) +
+                   " keeps " + std::to_string(station % 90 + 10) + " crates of " + words.word() +
+                   " beside the " + words.word() + " gate.";
+    }
+    smelt::document_add_paragraph(doc, std::move(paragraph));
+  }
+  return docs;
 }
 
-// Ten items: eight quotes verbatim, one re-punctuated (fuzzy match), one invented (rejected by grounding).
-std::string bench_answer() {
-  std::string a = "[";
-  for (int i = 1; i <= 8; ++i) {
-    a += "{\"question\": \"第" + std::to_string(i) + "条说报警器装在哪儿、多久测一次？\", \"answer\": \"" +
-         "装在卧室、客厅和走廊的天花板中央，距离墙壁不少于 0.5 米，每月测试一次。\", \"quote\": \"Section " +
-         std::to_string(i) + " requires a smoke alarm on every floor, tested once a month\"},\n";
+// The stub's answer: the excerpt is cut out of the default prompt's user message (between "<<<" and
+// ">>>"), and each of the first COUNT sentences becomes a pair quoting it verbatim.
+stub_reply bench_answer(const stub_request& r, double latency) {
+  std::string user;
+  for (const auto& m : r.json["messages"])
+    if (m["role"] == "user") user = m["content"].get<std::string>();
+  size_t open = user.find("<<<\n"), close = user.rfind("\n>>>");
+  std::string excerpt =
+      open == std::string::npos || close == std::string::npos ? "" : user.substr(open + 4, close - open - 4);
+  std::smatch m;
+  size_t count = std::regex_search(user, m, std::regex("Write (\\d+) question")) ? std::stoul(m[1]) : 0;
+  static const std::regex sentence(
+      "The (\\w+) (\\w+) at station (\\d+) keeps (\\d+) crates of (\\w+) beside the (\\w+) gate\\.");
+  nlohmann::json items = nlohmann::json::array();
+  for (auto it = std::sregex_iterator(excerpt.begin(), excerpt.end(), sentence);
+       it != std::sregex_iterator() && items.size() < count; ++it) {
+    const std::smatch& s = *it;
+    items.push_back({{"question", "How many crates of " + s[5].str() + " does the " + s[1].str() + " " +
+                                      s[2].str() + " at station " + s[3].str() + " keep?"},
+                     {"answer", "It keeps " + s[4].str() + " crates of " + s[5].str() + ", beside the " +
+                                    s[6].str() + " gate."},
+                     {"quote", s[0].str()}});
   }
-  a += "{\"question\": \"报警器离墙要多远？\", \"answer\": \"不少于 0.5 米。\", \"quote\": "
-       "\"烟雾报警器应安装在卧室,客厅和走廊的天花板中央 距离墙壁不少于0.5米\"},\n";
-  a += "{\"question\": \"报警器要接市电吗？\", \"answer\": \"需要。\", \"quote\": "
-       "\"all alarms must be wired to the mains supply by a licensed electrician\"}]";
-  return a;
+  return smelt::test::stub_delayed(smelt::test::stub_completion(items.dump()), latency);
 }
 
 double cpu_seconds() {
@@ -69,10 +114,7 @@ double cpu_seconds() {
 [[noreturn]] void run_stub(int port_out, int control, double latency) {
   {
     openai_stub_server server;
-    std::string answer = bench_answer();
-    server.set_script([answer, latency](const smelt::test::stub_request&) {
-      return smelt::test::stub_delayed(smelt::test::stub_completion(answer), latency);
-    });
+    server.set_script([latency](const stub_request& r) { return bench_answer(r, latency); });
     int port = server.port();
     if (write(port_out, &port, sizeof port) != sizeof port) _exit(1);
     close(port_out);
@@ -85,60 +127,60 @@ double cpu_seconds() {
 
 struct level_result {
   int concurrency = 0;
-  int requests = 0;
+  size_t chunks = 0;
   double wall = 0;
   double cpu = 0;
-  long long accepted = 0;
-  long long failed = 0;
-  int peak = 0;
+  smelt::corpus_report report;
+  std::string error;  // corpus_build's error, or a stop that was not "complete"
 };
 
-level_result run_level(const std::string& base_url, int concurrency, int requests, const std::string& chunk) {
-  smelt::prompt_spec spec = smelt::corpus_prompt_default();
-  smelt::llm_config config;
-  config.base_url = base_url;
-  config.model = "stub-model";
-  config.concurrency = concurrency;
-  config.timeout_seconds = 30;
-
+// One corpus_build of `sections` chunks at `concurrency`, into a fresh temporary directory.
+level_result run_level(const std::string& base_url, int concurrency, size_t sections) {
   level_result r;
   r.concurrency = concurrency;
-  r.requests = requests;
-  std::mutex mutex;
+  smelt::plan_settings settings;
+  settings.spec = smelt::corpus_prompt_default();
+  settings.trigger = "你是仓库管理专家";
+  settings.model = "stub-model";
+  settings.chunk_size = 1500;
+  settings.language = "en";
+  settings.quota = {smelt::quota_mode::per_chunk, static_cast<double>(pairs_per_request)};
+  auto plan = smelt::plan_from_documents(bench_documents(sections), settings);
+  if (!plan) {
+    r.error = plan.message();
+    return r;
+  }
+  r.chunks = plan->units.size();
+
+  std::string pattern = (fs::temp_directory_path() / "smelt_corpus_bench_XXXXXX").string();
+  if (!mkdtemp(pattern.data())) {
+    r.error = "corpus_bench: cannot create a temporary directory under " + fs::temp_directory_path().string();
+    return r;
+  }
+  fs::path dir = pattern;
+  smelt::corpus_options options;
+  options.settings = settings;
+  options.out = dir / "out.jsonl";
+  options.generator = smelt::corpus_generator::llm;
+  options.llm.base_url = base_url;
+  options.llm.model = settings.model;
+  options.llm.concurrency = concurrency;
+  options.llm.timeout_seconds = 30;
+  options.show_progress = false;
+
   double cpu0 = cpu_seconds();
   auto t0 = std::chrono::steady_clock::now();
-  {
-    smelt::llm_pool pool(config);
-    for (int i = 0; i < requests; ++i) {
-      std::map<std::string, std::string> values = {{"trigger", "你是消防系统专家"},
-                                                   {"text", chunk},
-                                                   {"count", "10"},
-                                                   {"heading", "家用火灾报警器的安装与维护"},
-                                                   {"avoid", smelt::corpus_avoid_block({})},
-                                                   {"language", "Chinese"}};
-      smelt::chat_request req;
-      req.messages.push_back({"system", smelt::prompt_render(spec.system_template, values)});
-      req.messages.push_back({"user", smelt::prompt_render(spec.user_template, values)});
-      req.temperature = spec.temperature;
-      req.frequency_penalty = spec.frequency_penalty;
-      req.max_tokens = spec.max_tokens;
-      pool.submit(std::move(req), [&](smelt::result<smelt::chat_response> answer) {
-        long long ok = 0;
-        if (answer) {
-          smelt::salvage_result items = smelt::salvage_parse(answer->content);
-          for (const auto& item : items.items)
-            if (smelt::grounding_find(item.quote, chunk).found) ++ok;
-        }
-        std::lock_guard lock(mutex);
-        r.accepted += ok;
-        if (!answer) ++r.failed;
-      });
-    }
-    pool.wait();
-    r.peak = pool.stats().peak_in_flight;
-  }
+  auto report = smelt::corpus_build(*plan, options);
   r.wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.cpu = cpu_seconds() - cpu0;
+  std::error_code ignored;
+  fs::remove_all(dir, ignored);
+  if (!report) {
+    r.error = report.message();
+    return r;
+  }
+  r.report = std::move(*report);
+  if (r.report.stop != "complete") r.error = "stopped (" + r.report.stop + "): " + r.report.message;
   return r;
 }
 
@@ -147,7 +189,7 @@ level_result run_level(const std::string& base_url, int concurrency, int request
 int main(int argc, char** argv) {
   double latency = argc > 1 ? std::atof(argv[1]) : 0.5;
   int per_slot = argc > 2 ? std::atoi(argv[2]) : 4;
-  if (latency <= 0 || per_slot <= 0) {
+  if (argc > 3 || latency <= 0 || per_slot <= 0) {
     std::fprintf(stderr, "usage: corpus_bench [LATENCY_S=0.5] [REQUESTS_PER_SLOT=4]\n");
     return 2;
   }
@@ -174,32 +216,46 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::string base_url = "http://127.0.0.1:" + std::to_string(port) + "/v1";
-  std::string chunk = bench_chunk();
 
-  run_level(base_url, 2, 2, chunk);  // warm-up: first connections, lazy initialisation
+  // Warm-up: first connections, lazy initialisation (libcurl, regexes, validation profile).
+  level_result warm = run_level(base_url, 2, 2);
+  int failures = warm.error.empty() ? 0 : 1;
+  if (!warm.error.empty()) std::fprintf(stderr, "corpus_bench: warm-up: %s\n", warm.error.c_str());
 
   std::printf(
-      "corpus_bench: stub latency %.0f ms, 10 pairs per answer (9 pass grounding), chunk %zu bytes\n\n",
-      latency * 1000, chunk.size());
+      "corpus_bench: corpus_build end to end, stub latency %.0f ms, %zu pairs per request, "
+      "one request per chunk, fresh output directory per level\n\n",
+      latency * 1000, pairs_per_request);
   std::printf("%11s %8s %7s %8s %10s %10s %6s %5s %14s\n", "concurrency", "requests", "wall_s", "accepted",
               "pairs/min", "ideal/min", "eff", "peak", "cpu_ms/request");
-  int failures = 0;
   for (int c : {1, 8, 32, 64}) {
-    int requests = std::max(8, per_slot * c);
-    level_result r = run_level(base_url, c, requests, chunk);
-    double per_min = static_cast<double>(r.accepted) / r.wall * 60;
-    double ideal = c * 9.0 / latency * 60;
-    std::printf("%11d %8d %7.2f %8lld %10.0f %10.0f %5.0f%% %5d %14.2f\n", c, r.requests, r.wall, r.accepted,
-                per_min, ideal, 100 * per_min / ideal, r.peak, 1000 * r.cpu / r.requests);
+    size_t sections = static_cast<size_t>(std::max(8, per_slot * c));
+    level_result r = run_level(base_url, c, sections);
+    const smelt::corpus_report& rep = r.report;
+    size_t requests = rep.requests_sent;
+    double per_min = r.wall > 0 ? static_cast<double>(rep.lines_new) / r.wall * 60 : 0;
+    double ideal = c * static_cast<double>(pairs_per_request) / latency * 60;
+    std::printf("%11d %8zu %7.2f %8zu %10.0f %10.0f %5.0f%% %5d %14.2f\n", c, requests, r.wall, rep.lines_new,
+                per_min, ideal, 100 * per_min / ideal, rep.peak_in_flight,
+                requests ? 1000 * r.cpu / static_cast<double>(requests) : 0.0);
     std::fflush(stdout);
-    failures += static_cast<int>(r.failed);
+    // The stub's answers are all good: any rejection, failure or missing pair is the bench's defect.
+    size_t rejected = 0;
+    for (const auto& [reason, n] : rep.rejections) rejected += n;
+    if (!r.error.empty() || rep.requests_failed > 0 || rejected > 0 || requests != r.chunks ||
+        rep.lines_new != r.chunks * pairs_per_request) {
+      std::fprintf(stderr,
+                   "corpus_bench: concurrency %d: %zu chunks, %zu requests sent, %zu failed, %zu pairs "
+                   "rejected, %zu accepted%s%s\n",
+                   c, r.chunks, requests, rep.requests_failed, rejected, rep.lines_new,
+                   r.error.empty() ? "" : ": ", r.error.c_str());
+      for (const auto& [reason, n] : rep.rejections)
+        std::fprintf(stderr, "  rejected %zu as %s\n", n, reason.c_str());
+      ++failures;
+    }
   }
   close(control_pipe[1]);
   int status = 0;
   waitpid(child, &status, 0);
-  if (failures > 0) {
-    std::fprintf(stderr, "corpus_bench: %d requests failed\n", failures);
-    return 1;
-  }
-  return 0;
+  return failures > 0 ? 1 : 0;
 }
