@@ -37,15 +37,16 @@ constexpr size_t sections_per_document = 16;
 
 // Deterministic pseudo-words ("kalomi", "tenvifen", ...) so every sentence, hence every question, differs.
 struct word_source {
-  unsigned long long state = 0x9e3779b97f4a7c15ULL;
+  unsigned long long counter = 0;
   std::string word() {
     static const char* const syllables[] = {"ka", "lo", "mi", "ra", "te",  "su",  "no",  "vi",
                                             "de", "po", "ba", "gu", "lan", "mor", "fen", "tis"};
+    unsigned long long z = (counter += 0x9e3779b97f4a7c15ULL);  // splitmix64
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
     std::string w;
-    for (int i = 0; i < 3; ++i) {
-      state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-      w += syllables[(state >> 33) % 16];
-    }
+    for (int i = 0; i < 3; ++i, z >>= 4) w += syllables[z % 16];
     return w;
   }
 };
@@ -78,7 +79,8 @@ std::vector<smelt::document> bench_documents(size_t sections) {
 }
 
 // The stub's answer: the excerpt is cut out of the default prompt's user message (between "<<<" and
-// ">>>"), and each of the first COUNT sentences becomes a pair quoting it verbatim.
+// ">>>"), and each of the first COUNT sentences whose question is not listed as already asked becomes a
+// pair quoting it verbatim.
 stub_reply bench_answer(const stub_request& r, double latency) {
   std::string user;
   for (const auto& m : r.json["messages"])
@@ -94,10 +96,32 @@ stub_reply bench_answer(const stub_request& r, double latency) {
   for (auto it = std::sregex_iterator(excerpt.begin(), excerpt.end(), sentence);
        it != std::sregex_iterator() && items.size() < count; ++it) {
     const std::smatch& s = *it;
-    items.push_back({{"question", "How many crates of " + s[5].str() + " does the " + s[1].str() + " " +
-                                      s[2].str() + " at station " + s[3].str() + " keep?"},
-                     {"answer", "It keeps " + s[4].str() + " crates of " + s[5].str() + ", beside the " +
-                                    s[6].str() + " gate."},
+    std::string thing = s[1].str() + " " + s[2].str(), station = s[3].str(), crates = s[4].str(),
+                goods = s[5].str(), gate = s[6].str();
+    // Several phrasings, as a model varies them; every question names three of its sentence's random words.
+    std::string question;
+    switch (std::stoi(station) % 5) {
+      case 0:
+        question = "How many crates of " + goods + " does the " + thing + " at station " + station + " keep?";
+        break;
+      case 1:
+        question = "Where does the " + thing + " at station " + station + " keep its " + goods + " crates?";
+        break;
+      case 2:
+        question = "Which gate is the " + thing + " at station " + station + " next to?";
+        break;
+      case 3:
+        question = "what's stored by the " + thing + " at station " + station + ", and how much of it";
+        break;
+      default:
+        question =
+            "Is there any " + goods + " at the " + thing + " (station " + station + ")? how many crates";
+        break;
+    }
+    if (user.find(question) != std::string::npos) continue;  // listed as already asked (a top-up)
+    items.push_back({{"question", question},
+                     {"answer", "The " + thing + " at station " + station + " keeps " + crates +
+                                    " crates of " + goods + ", beside the " + gate + " gate."},
                      {"quote", s[0].str()}});
   }
   return smelt::test::stub_delayed(smelt::test::stub_completion(items.dump()), latency);
@@ -220,6 +244,7 @@ int main(int argc, char** argv) {
   // Warm-up: first connections, lazy initialisation (libcurl, regexes, validation profile).
   level_result warm = run_level(base_url, 2, 2);
   int failures = warm.error.empty() ? 0 : 1;
+  size_t stub_requests = warm.report.requests_sent;
   if (!warm.error.empty()) std::fprintf(stderr, "corpus_bench: warm-up: %s\n", warm.error.c_str());
 
   std::printf(
@@ -233,6 +258,7 @@ int main(int argc, char** argv) {
     level_result r = run_level(base_url, c, sections);
     const smelt::corpus_report& rep = r.report;
     size_t requests = rep.requests_sent;
+    stub_requests += requests;
     double per_min = r.wall > 0 ? static_cast<double>(rep.lines_new) / r.wall * 60 : 0;
     double ideal = c * static_cast<double>(pairs_per_request) / latency * 60;
     std::printf("%11d %8zu %7.2f %8zu %10.0f %10.0f %5.0f%% %5d %14.2f\n", c, requests, r.wall, rep.lines_new,
@@ -251,11 +277,22 @@ int main(int argc, char** argv) {
                    r.error.empty() ? "" : ": ", r.error.c_str());
       for (const auto& [reason, n] : rep.rejections)
         std::fprintf(stderr, "  rejected %zu as %s\n", n, reason.c_str());
+      for (size_t i = 0; i < rep.rejected.size() && i < 3; ++i)
+        std::fprintf(stderr, "  e.g. %s %s: %s (%s)\n", rep.rejected[i].file.c_str(),
+                     rep.rejected[i].chunk_id.c_str(), rep.rejected[i].question.c_str(),
+                     rep.rejected[i].detail.c_str());
       ++failures;
     }
   }
   close(control_pipe[1]);
   int status = 0;
   waitpid(child, &status, 0);
+  // The stub shares this machine's cores: its CPU (JSON, regex, HTTP) is the load smelt ran beside.
+  rusage stub{};
+  getrusage(RUSAGE_CHILDREN, &stub);
+  double stub_cpu = static_cast<double>(stub.ru_utime.tv_sec + stub.ru_stime.tv_sec) +
+                    static_cast<double>(stub.ru_utime.tv_usec + stub.ru_stime.tv_usec) / 1e6;
+  std::printf("\nstub server (forked child, not counted above): %.2f ms CPU per request over %zu requests\n",
+              stub_requests ? 1000 * stub_cpu / static_cast<double>(stub_requests) : 0.0, stub_requests);
   return failures > 0 ? 1 : 0;
 }
