@@ -242,8 +242,19 @@ result<chat_render> chat_template_render(const chat_template& tmpl, const std::v
         break;
       }
     if (!content[i].empty()) {
-      begin = std::min(begin, content[i].begin);
-      end = std::max(end, content[i].end);
+      // Printed inside another message's turn (Llama 2 / Mistral fold the system prompt into the
+      // first user turn): the turn is just the content, nested in that turn.
+      bool nested = false;
+      for (size_t k = 0; k < n; ++k)
+        if (looped[k] && r.turn[k].begin <= content[i].begin && content[i].end <= r.turn[k].end)
+          nested = true;
+      if (nested) {
+        begin = content[i].begin;
+        end = content[i].end;
+      } else {
+        begin = std::min(begin, content[i].begin);
+        end = std::max(end, content[i].end);
+      }
     }
     r.turn[i] = {begin, std::max(begin, end)};
   }

@@ -69,8 +69,9 @@ struct chat_render_options {
 // output bytes carrying message i's tag. A turn is the hull of the output written while the
 // template's loop visits message i's dict (identity, so `messages[1:]` keeps it); a message the
 // loop never prints (a system message rendered before the loop) owns the gap between its
-// neighbours' turns. The generation prompt is the suffix added by add_generation_prompt (the
-// text rendered without it is a prefix), else what follows the last turn.
+// neighbours' turns, or only its content when that sits inside another message's turn (Llama 2
+// and Mistral fold the system prompt into the first user turn). The generation prompt is the suffix added by
+// add_generation_prompt (the text rendered without it is a prefix), else what follows the last turn.
 result<chat_render> chat_template_render(const chat_template& tmpl, const std::vector<chat_message>& messages,
                                          bool add_generation_prompt, const chat_render_options& options = {});
 

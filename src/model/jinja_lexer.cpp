@@ -111,6 +111,7 @@ class lexer {
     int start_line = line_at(pos_);
     tokens_.push_back({is_var ? token_kind::token_var_begin : token_kind::token_block_begin, "", start_line});
     size_t first_token = tokens_.size();
+    int brackets = 0;  // like Jinja2, `}}` closes the tag only outside ( [ {
     for (;;) {
       while (pos_ < src_.size() && is_space(src_[pos_])) ++pos_;
       if (pos_ >= src_.size())
@@ -119,7 +120,9 @@ class lexer {
       const char* close = is_var ? "}}" : "%}";
       bool strip = false;
       size_t close_len = 0;
-      if (rest.substr(0, 2) == close) {
+      if (brackets > 0) {
+        // inside brackets: no tag end
+      } else if (rest.substr(0, 2) == close) {
         close_len = 2;
       } else if ((rest[0] == '-' || (!is_var && rest[0] == '+')) && rest.substr(1, 2) == close) {
         strip = rest[0] == '-';
@@ -136,6 +139,11 @@ class lexer {
         return;
       }
       lex_expression_token();
+      const token& t = tokens_.back();
+      if (t.kind == token_kind::token_operator && t.text.size() == 1) {
+        if (t.text[0] == '(' || t.text[0] == '[' || t.text[0] == '{') ++brackets;
+        if ((t.text[0] == ')' || t.text[0] == ']' || t.text[0] == '}') && brackets > 0) --brackets;
+      }
     }
   }
 
