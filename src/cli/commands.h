@@ -32,5 +32,9 @@ extern const command_spec data_stats_spec;
 int data_stats_run(const parsed_args& args);
 extern const command_spec corpus_build_spec;
 int corpus_build_run(const parsed_args& args);
+extern const command_spec model_init_spec;
+int model_init_run(const parsed_args& args);
+extern const command_spec tokenize_spec;
+int tokenize_run(const parsed_args& args);
 
 }  // namespace smelt
