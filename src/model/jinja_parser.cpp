@@ -26,6 +26,15 @@ class parser {
  private:
   std::vector<token> tokens_;
   size_t at_ = 0;
+  int depth_ = 0;  // nesting of expressions and blocks; a hostile template must not overflow the stack
+
+  struct depth_guard {
+    parser& p;
+    explicit depth_guard(parser& owner) : p(owner) {
+      if (++p.depth_ > 200) p.fail("template nested too deeply (over 200 levels)");
+    }
+    ~depth_guard() { --p.depth_; }
+  };
 
   const token& peek(size_t ahead = 0) const {
     size_t i = std::min(at_ + ahead, tokens_.size() - 1);
@@ -117,6 +126,7 @@ class parser {
   }
 
   stmt_ptr parse_statement() {
+    depth_guard guard(*this);
     int line = peek().line;
     std::string keyword = next().text;
     auto s = std::make_unique<stmt>();
@@ -251,6 +261,7 @@ class parser {
   }
 
   expr_ptr parse_expression() {
+    depth_guard guard(*this);
     expr_ptr e = parse_or();
     while (is_name("if")) {
       int line = next().line;
@@ -357,6 +368,7 @@ class parser {
     return e;
   }
   expr_ptr parse_unary(bool with_filter) {
+    depth_guard guard(*this);
     expr_ptr e;
     if (is_op("-") || is_op("+")) {
       e = make(expr_kind::expr_unary, peek().line);

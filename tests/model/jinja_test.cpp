@@ -155,6 +155,10 @@ TEST(jinja, errors_name_the_construct_and_line) {
   EXPECT_NE(e.find("line 2: unsupported construct: unknown function 'frob'"), std::string::npos) << e;
   e = fails("{{ 'a' + 1 }}");
   EXPECT_NE(e.find("unsupported operand types for +: string and int"), std::string::npos) << e;
+  e = fails("{{ " + std::string(100000, '(') + "1" + std::string(100000, ')') + " }}");
+  EXPECT_NE(e.find("nested too deeply"), std::string::npos) << e;
+  e = fails(std::string(5000, '{') + std::string(5000, '%'));
+  EXPECT_FALSE(e.empty());
   e = fails("{% set x = 1 %}{% set x.y = 2 %}");
   EXPECT_NE(e.find("not a namespace()"), std::string::npos) << e;
 }
