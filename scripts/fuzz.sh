@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-20}"
 cmake --preset fuzz >/dev/null
-targets=(fuzz_jsonl)
+targets=(fuzz_jsonl fuzz_tokenizer_json)
 for f in pdf docx pptx xlsx csv epub html markdown txt eml; do targets+=("fuzz_extract_$f"); done
 cmake --build --preset fuzz -j"$(nproc)" --target "${targets[@]}"
 
@@ -48,6 +48,10 @@ for format in "${!extensions[@]}"; do
 done
 if [ -x build/fuzz/tests/fuzz/fuzz_jsonl ]; then
   run_target build/fuzz/tests/fuzz/fuzz_jsonl "$(seed_dir jsonl jsonl)"
+fi
+if [ -x build/fuzz/tests/fuzz/fuzz_tokenizer_json ]; then  # small tokenizer.json seeds from the test run
+  [ -d "$testdata/tokenizer_refs/seeds" ] || node tests/tools/make_documents.mjs "$testdata" >/dev/null
+  run_target build/fuzz/tests/fuzz/fuzz_tokenizer_json "$testdata/tokenizer_refs/seeds"
 fi
 [ $failed -eq 0 ] && echo "fuzz: no crashes"
 exit $failed

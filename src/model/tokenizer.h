@@ -56,7 +56,9 @@ bool tokenizer_is_special(const tokenizer& tok, int32_t id);
 
 // Streaming decode for generation: push ids one at a time, get back the text they complete.
 // Text is held back while it would end inside a UTF-8 character; the concatenation of every
-// push() and finish() equals tokenizer_decode() of all ids whenever that decode is valid UTF-8.
+// push() and finish() equals tokenizer_decode() of all ids whenever that decode is valid UTF-8
+// (one exception: HF's Metaspace decoder drops every U+2581 of the first decoded token, which
+// with byte fallback may span many ids; the stream applies that to the text's start only).
 // Keeps a reference to `tok`, which must outlive it.
 class tokenizer_decode_stream {
  public:
@@ -71,6 +73,7 @@ class tokenizer_decode_stream {
   std::vector<int32_t> ids_;  // ids_[prefix_..read_) are context already emitted; read_.. pending
   size_t prefix_ = 0;
   size_t read_ = 0;
+  bool mid_text_ = false;  // ids before ids_[0] were dropped: the window is not the text's start
 };
 
 }  // namespace smelt

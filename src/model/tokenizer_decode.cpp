@@ -89,7 +89,8 @@ std::string strip_token(std::string_view t, const std::string& ch, size_t start,
   return std::string(t);
 }
 
-std::string ids_text(const tokenizer_impl& t, std::span<const int32_t> ids, bool skip_special, bool raw) {
+std::string ids_text(const tokenizer_impl& t, std::span<const int32_t> ids, bool skip_special, bool raw,
+                     bool at_start = true) {
   std::vector<std::string> tokens;
   tokens.reserve(ids.size());
   for (int32_t id : ids) {
@@ -101,7 +102,7 @@ std::string ids_text(const tokenizer_impl& t, std::span<const int32_t> ids, bool
       tokens.push_back(t.model.tokens[id]);
     }
   }
-  return decode_tokens(t, std::move(tokens), raw);
+  return decode_tokens(t, std::move(tokens), raw, at_start);
 }
 
 }  // namespace
@@ -124,7 +125,7 @@ std::string utf8_lossy(std::string_view bytes) {
   return out;
 }
 
-std::string decode_tokens(const tokenizer_impl& t, std::vector<std::string> tokens, bool raw) {
+std::string decode_tokens(const tokenizer_impl& t, std::vector<std::string> tokens, bool raw, bool at_start) {
   if (!t.has_decoder) {
     std::string joined;
     for (size_t k = 0; k < tokens.size(); ++k) joined += (k ? " " : "") + tokens[k];
@@ -162,12 +163,12 @@ std::string decode_tokens(const tokenizer_impl& t, std::vector<std::string> toke
         break;
       }
       case decoder_strip:
-        for (auto& tok : tokens) tok = strip_token(tok, st.content, st.start, st.stop);
+        for (auto& tok : tokens) tok = strip_token(tok, st.content, at_start ? st.start : 0, st.stop);
         break;
       case decoder_metaspace:
         for (size_t k = 0; k < tokens.size(); ++k) {
           // HF drops every replacement char of the first token when a prefix space was added.
-          bool drop = k == 0 && st.scheme != prepend_scheme_never;
+          bool drop = k == 0 && at_start && st.scheme != prepend_scheme_never;
           tokens[k] = text_replace_all(std::move(tokens[k]), st.pattern, drop ? "" : " ");
         }
         break;
@@ -188,14 +189,23 @@ tokenizer_decode_stream::tokenizer_decode_stream(const tokenizer& tok, bool skip
 std::string tokenizer_decode_stream::push(int32_t id) {
   ids_.push_back(id);
   std::span<const int32_t> all(ids_);
-  std::string before = ids_text(tok_->impl(), all.subspan(prefix_, read_ - prefix_), skip_special_, true);
-  std::string now = ids_text(tok_->impl(), all.subspan(prefix_), skip_special_, true);
+  // The window starts mid-text once the sequence's first id has left it.
+  bool at_start = !mid_text_ && prefix_ == 0;
+  std::string before =
+      ids_text(tok_->impl(), all.subspan(prefix_, read_ - prefix_), skip_special_, true, at_start);
+  std::string now = ids_text(tok_->impl(), all.subspan(prefix_), skip_special_, true, at_start);
   if (now.size() <= before.size() || utf8_ends_incomplete(now)) return "";
   size_t common = 0;
   while (common < before.size() && now[common] == before[common]) ++common;
   std::string out = utf8_lossy(std::string_view(now).substr(common));
   prefix_ = read_;
   read_ = ids_.size();
+  if (prefix_ > 0) {  // ids before the window are no longer needed
+    ids_.erase(ids_.begin(), ids_.begin() + std::ptrdiff_t(prefix_));
+    read_ -= prefix_;
+    prefix_ = 0;
+    mid_text_ = true;
+  }
   return out;
 }
 
@@ -203,14 +213,17 @@ std::string tokenizer_decode_stream::finish() {
   std::string out;
   if (read_ < ids_.size()) {
     std::span<const int32_t> all(ids_);
-    std::string before = ids_text(tok_->impl(), all.subspan(prefix_, read_ - prefix_), skip_special_, true);
-    std::string now = ids_text(tok_->impl(), all.subspan(prefix_), skip_special_, true);
+    bool at_start = !mid_text_ && prefix_ == 0;
+    std::string before =
+        ids_text(tok_->impl(), all.subspan(prefix_, read_ - prefix_), skip_special_, true, at_start);
+    std::string now = ids_text(tok_->impl(), all.subspan(prefix_), skip_special_, true, at_start);
     size_t common = 0;
     while (common < before.size() && common < now.size() && now[common] == before[common]) ++common;
     out = utf8_lossy(std::string_view(now).substr(common));
   }
   ids_.clear();
   prefix_ = read_ = 0;
+  mid_text_ = false;
   return out;
 }
 

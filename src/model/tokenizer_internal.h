@@ -160,8 +160,11 @@ void added_split(const tokenizer_impl& t, std::vector<tok_piece>& pieces, bool n
 void pretokenize_apply(const std::vector<pretok_step>& steps, std::vector<tok_piece>& pieces);
 
 // tokenizer_decode.cpp: runs the decoder chain over token strings. raw: keep invalid UTF-8 bytes
-// as they are (for the streaming decoder) instead of replacing them with U+FFFD.
-std::string decode_tokens(const tokenizer_impl& t, std::vector<std::string> tokens, bool raw);
+// as they are (for the streaming decoder) instead of replacing them with U+FFFD. at_start: the
+// tokens begin the text (Metaspace drops the first token's prefix space and Strip trims the
+// start only there); false for a streaming window in mid-text.
+std::string decode_tokens(const tokenizer_impl& t, std::vector<std::string> tokens, bool raw,
+                          bool at_start = true);
 // Lossy UTF-8 conversion as Rust's String::from_utf8_lossy (one U+FFFD per maximal bad subpart).
 std::string utf8_lossy(std::string_view bytes);
 

@@ -19,11 +19,27 @@ bool is_white_space(char32_t c) {  // Unicode White_Space, as Rust's char::is_wh
          c == 0x3000;
 }
 
-bool is_alphanumeric(char32_t c) {
-  if (c < 0x80) return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-  auto cat = utf8proc_category(utf8proc_int32_t(c));
-  return (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO) ||
-         (cat >= UTF8PROC_CATEGORY_ND && cat <= UTF8PROC_CATEGORY_NO);
+// Regex \w as Rust's regex crate has it (HF checks single_word tokens with ^\w / \w$): letters,
+// marks, decimal digits, connector punctuation, ZWNJ/ZWJ.
+bool is_word_char(char32_t c) {
+  if (c < 0x80) return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+  if (c == 0x200C || c == 0x200D) return true;
+  switch (utf8proc_category(utf8proc_int32_t(c))) {
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO:
+    case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_MC:
+    case UTF8PROC_CATEGORY_ME:
+    case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_NL:
+    case UTF8PROC_CATEGORY_PC:
+      return true;
+    default:
+      return false;
+  }
 }
 
 // Start of the character that ends just before byte i (i > 0).
@@ -250,9 +266,9 @@ void added_split(const tokenizer_impl& t, std::vector<tok_piece>& pieces, bool n
         if (s.compare(i, a.match.size(), a.match) != 0) continue;
         if (a.single_word) {
           size_t e = i + a.match.size();
-          if (i > 0 && is_alphanumeric(char_before(s, i))) continue;
+          if (i > 0 && is_word_char(char_before(s, i))) continue;
           size_t j = e;
-          if (e < s.size() && is_alphanumeric(utf8_next(s, j))) continue;
+          if (e < s.size() && is_word_char(utf8_next(s, j))) continue;
         }
         hit = &a;
         break;

