@@ -20,11 +20,20 @@ struct load_failure {
   std::string message;  // "PATH: problem", prefixed with the source in tokenizer_parse
 };
 
-// Ids above this are refused: they would only make the id table absurdly large.
-constexpr int64_t k_max_token_id = 1 << 24;
-
+// Ids above this are refused: they would only make the id table absurdly large (the largest real
+// vocabularies hold ~260k tokens).
+constexpr int64_t k_max_token_id = 1 << 22;
 [[noreturn]] void fail(const std::string& where, const std::string& problem) {
   throw load_failure{where + ": " + problem};
+}
+
+// Sequence inside Sequence deeper than this is refused (real files nest one level).
+constexpr int k_max_depth = 16;
+
+void check_depth(const std::string& where) {
+  int depth = 0;
+  for (size_t at = where.find('['); at != std::string::npos; at = where.find('[', at + 1)) ++depth;
+  if (depth > k_max_depth) fail(where, "nested too deeply");
 }
 
 const json& member(const json& obj, const char* key, const std::string& where) {
@@ -88,6 +97,7 @@ void read_pattern(const json& obj, const std::string& where, std::string& litera
 
 void read_normalizer(const json& n, const std::string& where, std::vector<normalizer_step>& out) {
   if (n.is_null()) return;
+  check_depth(where);
   std::string type = type_of(n, where);
   normalizer_step st;
   if (type == "Sequence") {
@@ -137,6 +147,7 @@ std::string read_replacement(const json& n, const std::string& where) {
 
 void read_pretokenizer(const json& n, const std::string& where, std::vector<pretok_step>& out) {
   if (n.is_null()) return;
+  check_depth(where);
   std::string type = type_of(n, where);
   pretok_step st;
   if (type == "Sequence") {
@@ -188,6 +199,7 @@ void read_pretokenizer(const json& n, const std::string& where, std::vector<pret
 }
 
 void read_decoder(const json& n, const std::string& where, std::vector<decoder_step>& out) {
+  check_depth(where);
   std::string type = type_of(n, where);
   decoder_step st;
   if (type == "Sequence") {
@@ -226,6 +238,7 @@ void read_decoder(const json& n, const std::string& where, std::vector<decoder_s
 
 void read_post_processor(const json& n, const std::string& where, tokenizer_impl& t) {
   if (n.is_null()) return;
+  check_depth(where);
   std::string type = type_of(n, where);
   if (type == "Sequence") {
     const json& list = member(n, "processors", where);
@@ -379,7 +392,7 @@ result<tokenizer> tokenizer_parse(std::string_view json_text, const std::string&
   json root;
   try {
     root = json::parse(json_text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number too large
     return make_error(source + ": not valid JSON: " + e.what());
   }
   auto impl = std::make_unique<tokenizer_impl>();

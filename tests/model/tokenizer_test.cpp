@@ -238,6 +238,14 @@ TEST(tokenizer_errors, bad_regex_and_bad_types) {
   EXPECT_EQ(parse_error("{}"), "dir/tokenizer.json: (top level).model: missing");
 }
 
+TEST(tokenizer_errors, deep_nesting_is_refused) {
+  std::string n = R"({"type": "NFC"})";
+  for (int k = 0; k < 40; ++k) n = R"({"type": "Sequence", "normalizers": [)" + n + "]}";
+  std::string m = parse_error(std::string("{") + k_tiny_model + R"(, "normalizer": )" + n + "}");
+  EXPECT_TRUE(m.starts_with("dir/tokenizer.json: normalizer.normalizers[0].normalizers[0].")) << m;
+  EXPECT_TRUE(m.ends_with("]: nested too deeply")) << m;
+}
+
 TEST(tokenizer_errors, missing_file_names_the_path) {
   test::temp_dir dir;
   auto t = tokenizer_load(dir.path().string());  // a directory without tokenizer.json
