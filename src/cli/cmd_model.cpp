@@ -1,0 +1,57 @@
+// `smelt model init`: option table and a call into src/model/model_init. The presets, the
+// random stream and the file layout live in the library.
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "core/log.h"
+#include "model/model_init.h"
+
+namespace smelt {
+
+const command_spec model_init_spec = {
+    "model init",
+    "",
+    "write a Hugging Face model directory with random weights of a known shape",
+    "Writes config.json, generation_config.json and model.safetensors (bf16 weights drawn from\n"
+    "normal(0, 0.02), RMSNorm weights one; the same seed gives the same bytes) and copies\n"
+    "tokenizer.json and tokenizer_config.json from --tokenizer. Presets: tiny (hidden 64, 2 layers,\n"
+    "4 heads, 2 KV heads, vocabulary from the tokenizer; any --arch), qwen2.5-0.5b, qwen2.5-1.5b,\n"
+    "qwen2.5-7b (qwen2) and llama-3.1-8b (llama), with the shapes of the published models; their\n"
+    "vocabulary must cover the tokenizer's ids. Large presets are written as a stream.",
+    {
+        {"arch", 0, "llama|qwen2|qwen3", "", "architecture (default: the preset's; llama for tiny)"},
+        {"preset", 0, "tiny|qwen2.5-0.5b|qwen2.5-1.5b|qwen2.5-7b|llama-3.1-8b", "tiny", "model shape"},
+        {"tokenizer", 0, "DIR", "", "directory with tokenizer.json (+ tokenizer_config.json); required"},
+        {"out", 'o', "DIR", "", "output directory (created; must not hold a model yet); required"},
+        {"seed", 0, "N", "0", "random seed"},
+    },
+    0,
+};
+
+int model_init_run(const parsed_args& args) {
+  model_init_options o;
+  o.arch = args.get("arch");
+  o.preset = args.get("preset");
+  o.tokenizer_dir = args.get("tokenizer");
+  o.out = args.get("out");
+  if (o.tokenizer_dir.empty() || o.out.empty()) {
+    log_error("smelt model init: --tokenizer and --out are required");
+    return exit_usage;
+  }
+  auto seed = args.get_int("seed");
+  if (!seed.ok() || *seed < 0) {
+    log_error("smelt model init: --seed: expected a non-negative integer");
+    return exit_usage;
+  }
+  o.seed = static_cast<uint64_t>(*seed);
+  if (auto s = model_init(o); !s) {
+    log_error("{}", s.message());
+    return exit_failed;
+  }
+  std::fputs(fmt::format("wrote {} ({} preset)\n", o.out.string(), o.preset).c_str(), stdout);
+  return exit_ok;
+}
+
+}  // namespace smelt
