@@ -51,7 +51,8 @@ TEST_P(model_dir_init, tiny_model_reopens_with_every_shape) {
   // Independent count: node reads the same tokenizer.json.
   auto node = test::run_shell(
       "node -e \"const t=JSON.parse(require('fs').readFileSync(process.argv[1]));"
-      "let m=-1;for(const id of Object.values(t.model.vocab))m=Math.max(m,id);for(const x of t.added_tokens)m=Math.max(m,x.id);"
+      "let m=-1;for(const id of Object.values(t.model.vocab))m=Math.max(m,id);for(const x of "
+      "t.added_tokens)m=Math.max(m,x.id);"
       "console.log(m+1)\" " +
       shell_quote(tokenizer_dir(a.tokenizer) / "tokenizer.json"));
   ASSERT_EQ(node.exit_code, 0) << node.err;
