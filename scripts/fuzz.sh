@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Short libFuzzer runs over every extractor and the chat-JSONL reader (clang build in build/fuzz).
+# Short libFuzzer runs over every extractor and the chat-JSONL, tokenizer.json and safetensors
+# readers (clang build in build/fuzz).
 # Usage: scripts/fuzz.sh [SECONDS_PER_TARGET=20]. Seeds: the generated test documents and
 # tests/fuzz/seeds/. Fails if any target finds a crash; crash inputs are left in build/fuzz/crashes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-20}"
 cmake --preset fuzz >/dev/null
-targets=(fuzz_jsonl fuzz_tokenizer_json)
+targets=(fuzz_jsonl fuzz_tokenizer_json fuzz_safetensors)
 for f in pdf docx pptx xlsx csv epub html markdown txt eml; do targets+=("fuzz_extract_$f"); done
 cmake --build --preset fuzz -j"$(nproc)" --target "${targets[@]}"
 
@@ -48,6 +49,14 @@ for format in "${!extensions[@]}"; do
 done
 if [ -x build/fuzz/tests/fuzz/fuzz_jsonl ]; then
   run_target build/fuzz/tests/fuzz/fuzz_jsonl "$(seed_dir jsonl jsonl)"
+fi
+if [ -x build/fuzz/tests/fuzz/fuzz_safetensors ]; then  # seeds: a small weights file and a shard index
+  st_seeds=build/fuzz/seeds/safetensors
+  rm -rf "$st_seeds"; mkdir -p "$st_seeds"
+  st_header='{"__metadata__":{"format":"pt"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"BF16","shape":[2,2],"data_offsets":[8,16]}}'
+  { printf "$(printf '\\x%02x' "${#st_header}")\0\0\0\0\0\0\0"; printf '%s' "$st_header"; head -c 16 /dev/urandom; } >"$st_seeds/weights.safetensors"
+  printf '%s' '{"metadata":{"total_size":8},"weight_map":{"w":"model-00001-of-00001.safetensors"}}' >"$st_seeds/index.json"
+  run_target build/fuzz/tests/fuzz/fuzz_safetensors "$st_seeds"
 fi
 if [ -x build/fuzz/tests/fuzz/fuzz_tokenizer_json ]; then  # small tokenizer.json seeds from the test run
   [ -d "$testdata/tokenizer_refs/seeds" ] || node tests/tools/make_documents.mjs "$testdata" >/dev/null
