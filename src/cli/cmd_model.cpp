@@ -21,10 +21,10 @@ const command_spec model_init_spec = {
     "qwen2.5-7b (qwen2) and llama-3.1-8b (llama), with the shapes of the published models; their\n"
     "vocabulary must cover the tokenizer's ids. Large presets are written as a stream.",
     {
-        {"arch", 0, "llama|qwen2|qwen3", "", "architecture (default: the preset's; llama for tiny)"},
+        {"arch", 0, "llama|qwen2|qwen3", "", "architecture; none: the preset's own (llama for tiny)"},
         {"preset", 0, "tiny|qwen2.5-0.5b|qwen2.5-1.5b|qwen2.5-7b|llama-3.1-8b", "tiny", "model shape"},
-        {"tokenizer", 0, "DIR", "", "directory with tokenizer.json (+ tokenizer_config.json); required"},
-        {"out", 'o', "DIR", "", "output directory (created; must not hold a model yet); required"},
+        {"tokenizer", 0, "DIR", "", "directory with tokenizer.json (+ tokenizer_config.json), required"},
+        {"out", 'o', "DIR", "", "output directory, required (created; must not hold a model yet)"},
         {"seed", 0, "N", "0", "random seed"},
     },
     0,
