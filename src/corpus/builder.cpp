@@ -116,7 +116,7 @@ class line_file {
   std::vector<std::string> lines_;
 };
 
-enum class slot_state { waiting, queued, in_flight, ready, failed };
+enum class slot_state { waiting, queued, in_flight, journalling, ready, failed };
 
 struct slot {
   plan_request request;
@@ -146,7 +146,8 @@ class corpus_run {
   void launch(size_t index);
   void pump();
   void wait_completion();
-  void handle(completion& c);
+  // Takes one finished request; its journal record is appended to records (written by the caller).
+  void handle(completion& c, std::vector<std::pair<std::string, nlohmann::json>>& records);
   void process(size_t index);
   void accept_item(size_t index, const qa_item& item, size_t& taken);
   void reject(size_t unit, const std::string& reason, const std::string& detail, const std::string& question);
@@ -335,12 +336,19 @@ void corpus_run::wait_completion() {
     done_ready_.wait_for(lock, std::chrono::milliseconds(200), [this] { return !done_.empty(); });
     batch.swap(done_);
   }
-  for (completion& c : batch) handle(c);
+  // Journal the whole batch with one fsync, then refill the pool at once: with many requests in
+  // flight, answers arrive in bursts, and an fsync per answer kept new requests waiting.
+  std::vector<std::pair<std::string, nlohmann::json>> records;
+  for (completion& c : batch) handle(c, records);
+  if (auto saved = journal_->append_many(records); !saved.ok()) stop("failed", saved.message());
+  for (completion& c : batch)
+    if (slots_[c.slot].state == slot_state::journalling) slots_[c.slot].state = slot_state::ready;
+  if (pool_) pump();
   if (opt_.cancel && opt_.cancel->load())
     stop("cancelled", "interrupted; everything finished so far is saved");
 }
 
-void corpus_run::handle(completion& c) {
+void corpus_run::handle(completion& c, std::vector<std::pair<std::string, nlohmann::json>>& records) {
   --outstanding_;
   slot& s = slots_[c.slot];
   if (!c.answer.ok()) {
@@ -377,11 +385,10 @@ void corpus_run::handle(completion& c) {
                            {"prompt_tokens", r.prompt_tokens},
                            {"completion_tokens", r.completion_tokens},
                            {"model", r.model}};
-  auto saved = journal_->append(s.request.key, record);
+  records.emplace_back(s.request.key, std::move(record));
   s.content = std::move(r.content);
   s.finish_reason = std::move(r.finish_reason);
-  s.state = slot_state::ready;
-  if (!saved.ok()) stop("failed", saved.message());
+  s.state = slot_state::journalling;  // ready once the batch's journal write is on disk
 }
 
 void corpus_run::reject(size_t unit, const std::string& reason, const std::string& detail,

@@ -53,6 +53,16 @@ grounding_match grounding_find(std::string_view quote, std::string_view chunk, d
   normalized_text c = grounding_normalize(chunk);
   size_t m = q.chars.size();
   if (m == 0 || c.chars.empty()) return best;
+  // Most quotes are verbatim: an exact normalized match needs no alignment.
+  auto exact = std::search(c.chars.begin(), c.chars.end(), q.chars.begin(), q.chars.end());
+  if (exact != c.chars.end()) {
+    size_t first = static_cast<size_t>(exact - c.chars.begin());
+    best.score = 1.0;
+    best.begin = c.byte_begin[first];
+    best.end = c.byte_end[first + m - 1];
+    best.found = true;
+    return best;
+  }
   // column[i] = edit distance between q[0..i) and the best substring of c ending at the current
   // position; start[i] = where that substring starts. Row 0 is free (match may start anywhere).
   std::vector<size_t> column(m + 1), start(m + 1);

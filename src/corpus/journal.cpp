@@ -76,8 +76,16 @@ const nlohmann::json* journal::find(const std::string& key) const {
 }
 
 status journal::append(const std::string& key, const nlohmann::json& record) {
-  nlohmann::json line = {{"key", key}, {"record", record}};
-  std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return append_many({{key, record}});
+}
+
+status journal::append_many(const std::vector<std::pair<std::string, nlohmann::json>>& records) {
+  if (records.empty()) return {};
+  std::string text;
+  for (const auto& [key, record] : records) {
+    nlohmann::json line = {{"key", key}, {"record", record}};
+    text += line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  }
   std::lock_guard<std::mutex> lock(*mutex_);
   size_t written = 0;
   while (written < text.size()) {
@@ -89,7 +97,7 @@ status journal::append(const std::string& key, const nlohmann::json& record) {
   }
   if (::fdatasync(fd_) != 0)
     return make_error(fmt::format("{}: journal sync failed: {}", path_.string(), std::strerror(errno)));
-  records_[key] = record;
+  for (const auto& [key, record] : records) records_[key] = record;
   return {};
 }
 

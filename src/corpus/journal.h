@@ -14,6 +14,8 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "core/result.h"
 
@@ -31,6 +33,8 @@ class journal {
   size_t torn_lines_dropped() const { return torn_; }
   // Appends and fsyncs. Thread-safe. A later append with the same key replaces the record.
   status append(const std::string& key, const nlohmann::json& record);
+  // Appends several records with one write and one fsync (a batch of finished requests).
+  status append_many(const std::vector<std::pair<std::string, nlohmann::json>>& records);
 
  private:
   journal() = default;

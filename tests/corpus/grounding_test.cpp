@@ -46,3 +46,17 @@ TEST(grounding, empty_inputs) {
 
 }  // namespace
 }  // namespace smelt
+
+namespace smelt {
+namespace {
+
+TEST(grounding, exact_match_takes_the_first_occurrence) {
+  std::string text = "Test monthly. Replace yearly. Test monthly.";
+  auto m = grounding_find("test monthly", text);
+  EXPECT_TRUE(m.found);
+  EXPECT_EQ(m.begin, 0u);
+  EXPECT_EQ(text.substr(m.begin, m.end - m.begin), "Test monthly");
+}
+
+}  // namespace
+}  // namespace smelt

@@ -55,3 +55,22 @@ TEST(journal, key_parts_are_separated) {
 
 }  // namespace
 }  // namespace smelt
+
+namespace smelt {
+namespace {
+
+TEST(journal, append_many_writes_one_batch) {
+  test::temp_dir dir;
+  {
+    auto j = journal::open(dir / "j.jsonl");
+    ASSERT_TRUE(j.ok());
+    ASSERT_TRUE(j->append_many({{"a", 1}, {"b", {{"x", "二"}}}}).ok());
+    ASSERT_TRUE(j->append_many({}).ok());
+    EXPECT_EQ(j->size(), 2u);
+  }
+  EXPECT_EQ(test::read_file(dir / "j.jsonl"),
+            "{\"key\":\"a\",\"record\":1}\n{\"key\":\"b\",\"record\":{\"x\":\"二\"}}\n");
+}
+
+}  // namespace
+}  // namespace smelt
