@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config git
   nlohmann-json3-dev libfmt-dev libcurl4-openssl-dev libsqlite3-dev
   libpoppler-cpp-dev libzip-dev libpugixml-dev libpcre2-dev libutf8proc-dev
-  libgtest-dev libcpp-httplib-dev libyaml-cpp-dev
+  libgtest-dev libcpp-httplib-dev libyaml-cpp-dev libdnnl-dev python3-torch python3-numpy
   # test tooling: reference tools, fonts and encryption for generated test documents, fuzzing
   clang-format poppler-utils time qpdf fonts-droid-fallback fonts-wqy-microhei clang libclang-rt-14-dev
 )

@@ -26,6 +26,8 @@ const command_spec model_init_spec = {
         {"tokenizer", 0, "DIR", "", "directory with tokenizer.json (+ tokenizer_config.json), required"},
         {"out", 'o', "DIR", "", "output directory, required (created; must not hold a model yet)"},
         {"seed", 0, "N", "0", "random seed"},
+        {"dtype", 0, "bf16|f32", "bf16", "weight dtype (f32 stores the same bf16-exact values)"},
+        {"norm-noise", 0, "X", "0", "RMSNorm weights 1 + X * normal(0, 1) instead of ones (for tests)"},
     },
     0,
 };
@@ -46,6 +48,18 @@ int model_init_run(const parsed_args& args) {
     return exit_usage;
   }
   o.seed = static_cast<uint64_t>(*seed);
+  if (args.get("dtype") == "f32") {
+    o.dtype = tensor_dtype_f32;
+  } else if (args.get("dtype") != "bf16") {
+    log_error("smelt model init: --dtype: expected bf16|f32, got '{}'", args.get("dtype"));
+    return exit_usage;
+  }
+  auto noise = args.get_double("norm-noise");
+  if (!noise.ok() || *noise < 0) {
+    log_error("smelt model init: --norm-noise: expected a non-negative number");
+    return exit_usage;
+  }
+  o.norm_noise = static_cast<float>(*noise);
   if (auto s = model_init(o); !s) {
     log_error("{}", s.message());
     return exit_failed;

@@ -56,26 +56,41 @@ void random_block(uint64_t seed, uint64_t h, uint64_t b, uint16_t* out, int64_t 
   }
 }
 
-std::function<void(std::byte*, size_t, size_t)> random_fill(uint64_t seed, const std::string& name) {
+float bf16_to_float(uint16_t b) {
+  uint32_t bits = uint32_t(b) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+// Element values: SCALE * (bf16 normal draw) + OFFSET, rounded to bf16, stored as DTYPE (f32
+// stores the same bf16-exact values, so a bf16 and an f32 model of one seed hold equal weights).
+// SCALE 0 gives the constant OFFSET.
+std::function<void(std::byte*, size_t, size_t)> random_fill(uint64_t seed, const std::string& name,
+                                                            tensor_dtype dtype, float scale, float offset) {
   uint64_t h = fnv1a(name);
-  return [seed, h](std::byte* out, size_t offset, size_t size) {
-    // offset and size are even (bf16); blocks are generated whole and the needed part copied.
-    int64_t first = static_cast<int64_t>(offset / 2), count = static_cast<int64_t>(size / 2);
+  const size_t width = tensor_dtype_size(dtype);
+  return [seed, h, width, scale, offset](std::byte* out, size_t byte_offset, size_t size) {
+    // offset and size are whole elements; blocks are generated whole and the needed part copied.
+    int64_t first = static_cast<int64_t>(byte_offset / width), count = static_cast<int64_t>(size / width);
     std::vector<uint16_t> block(k_block);
     for (int64_t e = first; e < first + count;) {
       int64_t b = e / k_block, begin = e - b * k_block;
       int64_t n = std::min(k_block - begin, first + count - e);
-      random_block(seed, h, static_cast<uint64_t>(b), block.data(), k_block);
-      std::memcpy(out + (e - first) * 2, block.data() + begin, static_cast<size_t>(n) * 2);
+      if (scale != 0) random_block(seed, h, static_cast<uint64_t>(b), block.data(), k_block);
+      for (int64_t i = 0; i < n; ++i) {
+        float v = scale == 0 ? offset : scale * bf16_to_float(block[begin + i]) + offset;
+        uint16_t rounded = float_to_bf16(v);
+        std::byte* dst = out + (e - first + i) * width;
+        if (width == 2) {
+          std::memcpy(dst, &rounded, 2);
+        } else {
+          float exact = bf16_to_float(rounded);
+          std::memcpy(dst, &exact, 4);
+        }
+      }
       e += n;
     }
-  };
-}
-
-std::function<void(std::byte*, size_t, size_t)> ones_fill() {
-  return [](std::byte* out, size_t, size_t size) {
-    const uint16_t one = float_to_bf16(1.0f);
-    for (size_t i = 0; i + 1 < size; i += 2) std::memcpy(out + i, &one, 2);
   };
 }
 
@@ -220,6 +235,7 @@ status model_init(const model_init_options& o) {
                                   c.vocab_size));
   c.bos_token_id = ids->bos_token_id;
   if (ids->eos_token_id) c.eos_token_ids = {*ids->eos_token_id};
+  c.torch_dtype = o.dtype == tensor_dtype_f32 ? "float32" : "bfloat16";
   if (auto s = model_config_check(c, "preset " + o.preset); !s) return s;
 
   std::error_code ec;
@@ -232,8 +248,9 @@ status model_init(const model_init_options& o) {
 
   std::vector<safetensors_write_tensor> tensors;
   for (const auto& spec : model_tensor_specs(c))
-    tensors.push_back({spec.name, tensor_dtype_bf16, spec.shape,
-                       spec.is_norm ? ones_fill() : random_fill(o.seed, spec.name)});
+    tensors.push_back({spec.name, o.dtype, spec.shape,
+                       spec.is_norm ? random_fill(o.seed, spec.name, o.dtype, o.norm_noise / k_init_std, 1.0f)
+                                    : random_fill(o.seed, spec.name, o.dtype, 1.0f, 0.0f)});
   if (auto s = safetensors_write(o.out / "model.safetensors", tensors, {{"format", "pt"}}); !s) return s;
 
   generation_config g;

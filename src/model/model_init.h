@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "model/model_config.h"
+#include "model/safetensors.h"
 
 namespace smelt {
 
@@ -18,6 +19,8 @@ struct model_init_options {
   std::filesystem::path tokenizer_dir;  // holds tokenizer.json (+ tokenizer_config.json)
   std::filesystem::path out;            // created; must not already hold a model
   uint64_t seed = 0;
+  tensor_dtype dtype = tensor_dtype_bf16;  // bf16 or f32 (f32 holds the same bf16-exact values)
+  float norm_noise = 0;                    // RMSNorm weights 1 + norm_noise * normal(0, 1); 0: ones
 };
 
 const std::vector<std::string>& model_init_presets();
@@ -35,7 +38,8 @@ struct tokenizer_ids {
 };
 result<tokenizer_ids> model_init_tokenizer_ids(const std::filesystem::path& tokenizer_dir);
 
-// Writes config.json, generation_config.json, model.safetensors (bf16, normal(0, 0.02), norms one;
+// Writes config.json, generation_config.json, model.safetensors (normal(0, 0.02), norms one unless
+// norm_noise;
 // deterministic from the seed; streamed) and copies the tokenizer files into options.out.
 status model_init(const model_init_options& options);
 

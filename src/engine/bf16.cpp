@@ -1,0 +1,49 @@
+// Row conversions for bf16.h; plain loops the compiler vectorises (one clone per ISA).
+#include "engine/bf16.h"
+
+#include <cmath>
+
+namespace smelt {
+
+float f16_to_float(uint16_t h) {
+  uint32_t sign = uint32_t(h >> 15) << 31;
+  int exponent = (h >> 10) & 0x1f;
+  uint32_t mantissa = h & 0x3ffu;
+  float magnitude;
+  if (exponent == 0) {
+    magnitude = std::ldexp(static_cast<float>(mantissa), -24);
+  } else if (exponent == 31) {
+    magnitude = mantissa ? NAN : INFINITY;
+  } else {
+    magnitude = std::ldexp(static_cast<float>(mantissa | 0x400u), exponent - 25);
+  }
+  uint32_t bits;
+  std::memcpy(&bits, &magnitude, 4);
+  bits |= sign;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void bf16_row_to_float(float* out,
+                                                                                    const uint16_t* in,
+                                                                                    size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t bits = uint32_t(in[i]) << 16;
+    std::memcpy(out + i, &bits, 4);
+  }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void float_row_to_bf16(uint16_t* out,
+                                                                                    const float* in,
+                                                                                    size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, in + i, 4);
+    // NaN never reaches here from the engine (finite activations); plain rounding keeps it vectorisable.
+    bits += 0x7fffu + ((bits >> 16) & 1u);
+    out[i] = static_cast<uint16_t>(bits >> 16);
+  }
+}
+
+}  // namespace smelt

@@ -1,0 +1,207 @@
+// linear_forward on the reference and oneDNN backends. oneDNN sees W [N, K] row-major as the
+// matrix B [K, N] with strides (1, K) (format tag `ba`), so weights are used in place, never
+// reordered or copied. Primitives are cached per (M, N, K, dtype, bias).
+#include "engine/matmul.h"
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "engine/bf16.h"
+
+namespace smelt {
+
+struct matmul_context::onednn_state {
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  dnnl::stream stream{engine};
+  std::map<std::tuple<int64_t, int64_t, int64_t, int, bool>, dnnl::matmul> primitives;
+  std::string description;
+  bool bf16_native = true;  // false: this CPU has no bf16 matmul; bf16 weights are widened per block
+  std::vector<float> widened;
+};
+
+namespace {
+
+// Whether oneDNN implements a bf16 matmul on this CPU (it needs AVX-512 at least).
+bool onednn_has_bf16_matmul(const dnnl::engine& engine) {
+  using dt = dnnl::memory::data_type;
+  using tag = dnnl::memory::format_tag;
+  try {
+    dnnl::memory::desc a({4, 32}, dt::bf16, tag::ab), b({32, 4}, dt::bf16, tag::ba),
+        c({4, 4}, dt::f32, tag::ab);
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), engine);
+    return true;
+  } catch (const dnnl::error&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+matmul_context::matmul_context(matmul_backend backend) : backend_(backend) {
+  if (backend_ == matmul_backend_onednn) {
+    onednn_ = std::make_unique<onednn_state>();
+    onednn_->bf16_native = onednn_has_bf16_matmul(onednn_->engine);
+  }
+}
+
+matmul_context::~matmul_context() = default;
+
+namespace {
+
+void linear_reference(std::vector<uint16_t>& scratch, float* out, const float* inp, const weight_matrix& w,
+                      const float* bias, int64_t M) {
+  const int64_t N = w.rows, K = w.cols;
+  // Inputs of a bf16 linear are rounded to bf16, as the oneDNN path and a bf16 PyTorch model do.
+  std::vector<float> rounded;
+  if (w.dtype == weight_dtype_bf16) {
+    rounded.resize(static_cast<size_t>(M * K));
+    for (int64_t i = 0; i < M * K; ++i) rounded[i] = bf16_to_float(float_to_bf16(inp[i]));
+    inp = rounded.data();
+  }
+  (void)scratch;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t m = 0; m < M; ++m) {
+    for (int64_t n = 0; n < N; ++n) {
+      const float* x = inp + m * K;
+      double sum = bias ? bias[n] : 0.0;
+      if (w.dtype == weight_dtype_bf16) {
+        const uint16_t* row = static_cast<const uint16_t*>(w.data) + n * K;
+        for (int64_t k = 0; k < K; ++k) sum += double(x[k]) * double(bf16_to_float(row[k]));
+      } else {
+        const float* row = static_cast<const float*>(w.data) + n * K;
+        for (int64_t k = 0; k < K; ++k) sum += double(x[k]) * double(row[k]);
+      }
+      out[m * N + n] = static_cast<float>(sum);
+    }
+  }
+}
+
+// dst [M, N] (row stride LDC) = src [M, K] · B, B given as W [N, K] row-major; fp32.
+void onednn_f32_matmul(matmul_context::onednn_state& st, float* dst, int64_t ldc, const float* src,
+                       const float* w, const float* bias, int64_t M, int64_t N, int64_t K) {
+  using dt = dnnl::memory::data_type;
+  using tag = dnnl::memory::format_tag;
+  dnnl::memory::desc src_md({M, K}, dt::f32, tag::ab);
+  dnnl::memory::desc wei_md({K, N}, dt::f32, tag::ba);
+  dnnl::memory::desc bias_md({1, N}, dt::f32, tag::ab);
+  dnnl::memory::desc dst_md({M, N}, dt::f32, dnnl::memory::dims{ldc, 1});
+  auto desc =
+      bias ? dnnl::matmul::desc(src_md, wei_md, bias_md, dst_md) : dnnl::matmul::desc(src_md, wei_md, dst_md);
+  dnnl::matmul prim(dnnl::matmul::primitive_desc(desc, st.engine));
+  std::unordered_map<int, dnnl::memory> args = {
+      {DNNL_ARG_SRC, dnnl::memory(src_md, st.engine, const_cast<float*>(src))},
+      {DNNL_ARG_WEIGHTS, dnnl::memory(wei_md, st.engine, const_cast<float*>(w))},
+      {DNNL_ARG_DST, dnnl::memory(dst_md, st.engine, dst)}};
+  if (bias) args.emplace(DNNL_ARG_BIAS, dnnl::memory(bias_md, st.engine, const_cast<float*>(bias)));
+  prim.execute(st.stream, args);
+  st.stream.wait();
+}
+
+// bf16 weights on a CPU without bf16 matmul: inputs rounded to bf16 (same numbers as the native
+// path), weights widened to fp32 a block of rows at a time, so no fp32 copy of W ever exists whole.
+void linear_onednn_widened(matmul_context& ctx, float* out, const float* inp, const weight_matrix& w,
+                           const float* bias, int64_t M) {
+  auto& st = ctx.onednn();
+  const int64_t N = w.rows, K = w.cols, block = 256;
+  std::vector<float> rounded(static_cast<size_t>(M * K));
+  for (int64_t i = 0; i < M * K; ++i) rounded[i] = bf16_to_float(float_to_bf16(inp[i]));
+  st.widened.resize(static_cast<size_t>(block * K));
+  for (int64_t n0 = 0; n0 < N; n0 += block) {
+    int64_t nb = std::min(block, N - n0);
+    const uint16_t* rows = static_cast<const uint16_t*>(w.data) + n0 * K;
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < nb; ++r)
+      bf16_row_to_float(st.widened.data() + r * K, rows + r * K, static_cast<size_t>(K));
+    onednn_f32_matmul(st, out + n0, N, rounded.data(), st.widened.data(), bias ? bias + n0 : nullptr, M, nb,
+                      K);
+  }
+}
+
+void linear_onednn(matmul_context& ctx, float* out, const float* inp, const weight_matrix& w,
+                   const float* bias, int64_t M) {
+  using dt = dnnl::memory::data_type;
+  using tag = dnnl::memory::format_tag;
+  auto& st = ctx.onednn();
+  const int64_t N = w.rows, K = w.cols;
+  const bool is_bf16 = w.dtype == weight_dtype_bf16;
+  if (is_bf16 && !st.bf16_native) return linear_onednn_widened(ctx, out, inp, w, bias, M);
+  const dt in_type = is_bf16 ? dt::bf16 : dt::f32;
+  dnnl::memory::desc src_md({M, K}, in_type, tag::ab);
+  dnnl::memory::desc wei_md({K, N}, in_type, tag::ba);
+  dnnl::memory::desc bias_md({1, N}, dt::f32, tag::ab);
+  dnnl::memory::desc dst_md({M, N}, dt::f32, tag::ab);
+
+  auto key = std::make_tuple(M, N, K, static_cast<int>(w.dtype), bias != nullptr);
+  auto it = st.primitives.find(key);
+  if (it == st.primitives.end()) {
+    auto desc = bias ? dnnl::matmul::desc(src_md, wei_md, bias_md, dst_md)
+                     : dnnl::matmul::desc(src_md, wei_md, dst_md);
+    dnnl::matmul::primitive_desc pd(desc, st.engine);
+    if (st.primitives.size() > 256) st.primitives.clear();  // many prompt lengths: start over
+    it = st.primitives.emplace(key, dnnl::matmul(pd)).first;
+  }
+
+  void* src_ptr = const_cast<float*>(inp);
+  if (is_bf16) {
+    auto& scratch = ctx.bf16_scratch();
+    if (scratch.size() < static_cast<size_t>(M * K)) scratch.resize(static_cast<size_t>(M * K));
+#pragma omp parallel for schedule(static)
+    for (int64_t m = 0; m < M; ++m)
+      float_row_to_bf16(scratch.data() + m * K, inp + m * K, static_cast<size_t>(K));
+    src_ptr = scratch.data();
+  }
+  dnnl::memory src(src_md, st.engine, src_ptr);
+  dnnl::memory wei(wei_md, st.engine, const_cast<void*>(w.data));
+  dnnl::memory dst(dst_md, st.engine, out);
+  std::unordered_map<int, dnnl::memory> args = {
+      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}};
+  if (bias) args.emplace(DNNL_ARG_BIAS, dnnl::memory(bias_md, st.engine, const_cast<float*>(bias)));
+  it->second.execute(st.stream, args);
+  st.stream.wait();
+}
+
+}  // namespace
+
+void linear_forward(matmul_context& ctx, float* out, const float* inp, const weight_matrix& w,
+                    const float* bias, int64_t M) {
+  if (M == 0) return;
+  if (ctx.backend() == matmul_backend_reference) {
+    linear_reference(ctx.bf16_scratch(), out, inp, w, bias, M);
+  } else {
+    linear_onednn(ctx, out, inp, w, bias, M);
+  }
+}
+
+const char* matmul_backend_description(matmul_context& ctx) {
+  if (ctx.backend() == matmul_backend_reference) return "reference";
+  auto& st = ctx.onednn();
+  if (st.description.empty() && !st.bf16_native)
+    st.description = "onednn (fp32; bf16 weights widened per block)";
+  if (st.description.empty()) {
+    switch (dnnl::get_effective_cpu_isa()) {
+      case dnnl::cpu_isa::avx512_core_amx:
+        st.description = "onednn (amx)";
+        break;
+      case dnnl::cpu_isa::avx512_core_bf16:
+        st.description = "onednn (avx512_core_bf16)";
+        break;
+      case dnnl::cpu_isa::avx512_core_vnni:
+        st.description = "onednn (avx512_core_vnni)";
+        break;
+      case dnnl::cpu_isa::avx512_core:
+        st.description = "onednn (avx512_core)";
+        break;
+      case dnnl::cpu_isa::avx2:
+        st.description = "onednn (avx2)";
+        break;
+      default:
+        st.description = "onednn";
+        break;
+    }
+  }
+  return st.description.c_str();
+}
+
+}  // namespace smelt

@@ -1,0 +1,56 @@
+// Linear layers against frozen weights kept in their stored dtype: out = inp · Wᵀ (+ bias), W in
+// PyTorch's [out, in] layout. Two backends: a plain reference (the specification, used by tests)
+// and oneDNN (AVX-512 bf16 / AMX where the CPU has them, chosen by oneDNN at run time). Gradients
+// and LoRA live elsewhere; this file only multiplies.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <tuple>
+#include <vector>
+
+namespace smelt {
+
+enum weight_dtype { weight_dtype_bf16, weight_dtype_f32 };
+
+// W [rows, cols] row-major, not owned (points into a mapped safetensors file or an owned copy).
+struct weight_matrix {
+  weight_dtype dtype = weight_dtype_bf16;
+  const void* data = nullptr;
+  int64_t rows = 0;  // out features
+  int64_t cols = 0;  // in features
+};
+
+enum matmul_backend { matmul_backend_reference, matmul_backend_onednn };
+
+// Per-model matmul state: the backend, oneDNN engine/stream and a primitive cache keyed by shape.
+// Not thread-safe: one context per thread of model work (the ops inside use all cores).
+class matmul_context {
+ public:
+  explicit matmul_context(matmul_backend backend);
+  ~matmul_context();
+  matmul_context(const matmul_context&) = delete;
+  matmul_context& operator=(const matmul_context&) = delete;
+
+  matmul_backend backend() const { return backend_; }
+  struct onednn_state;  // matmul.cpp
+  onednn_state& onednn() { return *onednn_; }
+  std::vector<uint16_t>& bf16_scratch() { return bf16_scratch_; }
+
+ private:
+  matmul_backend backend_;
+  std::unique_ptr<onednn_state> onednn_;
+  std::vector<uint16_t> bf16_scratch_;
+};
+
+// out [M, N] = inp [M, K] · Wᵀ + bias [N] (bias may be null); N = w.rows, K = w.cols.
+// With bf16 weights the input rows are rounded to bf16 first (as a bf16 PyTorch model feeds its
+// linears) and products accumulate in fp32; with f32 weights everything is fp32.
+void linear_forward(matmul_context& ctx, float* out, const float* inp, const weight_matrix& w,
+                    const float* bias, int64_t M);
+
+// A name for logs and benchmarks: "onednn (avx512_core_bf16)", "reference".
+const char* matmul_backend_description(matmul_context& ctx);
+
+}  // namespace smelt
