@@ -442,6 +442,220 @@ def greedy_cached(m, ids, new):
 
 
 # ---------------------------------------------------------------------------------------------------
+# selftest: the reference against itself and against values derived by hand. The float64 numpy code
+# below is a second, deliberately naive implementation (scalar loops over heads and positions, RoPE
+# written as explicit pair rotations) so that a slip in the torch code shows up as a mismatch.
+
+
+def scalar_inv_freq(c, i):
+    # Frequency of RoPE pair i, written from the formulas (Meta's llama3 scaling as stated in the
+    # Llama 3.1 release: keep high frequencies, divide low ones by factor, blend in between).
+    f = c.rope_theta ** (-(2.0 * i) / c.head_dim)
+    s = c.rope_scaling
+    if s is None:
+        return f
+    wavelen = 2 * math.pi / f
+    lo_wl = s["original_max_position_embeddings"] / s["low_freq_factor"]
+    hi_wl = s["original_max_position_embeddings"] / s["high_freq_factor"]
+    if wavelen < hi_wl:
+        return f
+    if wavelen > lo_wl:
+        return f / s["factor"]
+    smooth = (s["original_max_position_embeddings"] / wavelen - s["low_freq_factor"]) / (
+        s["high_freq_factor"] - s["low_freq_factor"])
+    return (1 - smooth) * f / s["factor"] + smooth * f
+
+
+def np_rms(x, w, eps):
+    return x / np.sqrt(np.mean(x * x) + eps) * w
+
+
+def np_forward(m, ids, window=0):
+    """Logits (T, V) in float64, one position and one head at a time."""
+    c = m.c
+    w = {k: v.double().numpy() for k, v in m.w.items()}
+    hd, nh, nkv = c.head_dim, c.num_attention_heads, c.num_key_value_heads
+    half = hd // 2
+    freqs = [scalar_inv_freq(c, i) for i in range(half)]
+
+    def rot(vec, pos):
+        out = np.empty_like(vec)
+        for i in range(half):
+            a = pos * freqs[i]
+            out[i] = vec[i] * math.cos(a) - vec[i + half] * math.sin(a)
+            out[i + half] = vec[i + half] * math.cos(a) + vec[i] * math.sin(a)
+        return out
+
+    def lin(name, x):
+        y = w[name] @ x
+        return y + w[name[:-len("weight")] + "bias"] if name[:-len("weight")] + "bias" in w else y
+
+    xs = [w["model.embed_tokens.weight"][i].copy() for i in ids]
+    for layer in range(c.num_hidden_layers):
+        p = f"model.layers.{layer}."
+        qs, ks, vs = [], [], []
+        for t, x in enumerate(xs):
+            n = np_rms(x, w[p + "input_layernorm.weight"], c.rms_norm_eps)
+            q = lin(p + "self_attn.q_proj.weight", n).reshape(nh, hd)
+            k = lin(p + "self_attn.k_proj.weight", n).reshape(nkv, hd)
+            v = lin(p + "self_attn.v_proj.weight", n).reshape(nkv, hd)
+            if c.qk_norm:
+                q = np.stack([np_rms(q[h], w[p + "self_attn.q_norm.weight"], c.rms_norm_eps) for h in range(nh)])
+                k = np.stack([np_rms(k[h], w[p + "self_attn.k_norm.weight"], c.rms_norm_eps) for h in range(nkv)])
+            qs.append([rot(q[h], t) for h in range(nh)])
+            ks.append([rot(k[h], t) for h in range(nkv)])
+            vs.append(v)
+        new = []
+        for t, x in enumerate(xs):
+            heads = []
+            for h in range(nh):
+                g = h // (nh // nkv)
+                seen = [j for j in range(t + 1) if not window or t - j < window]
+                sc = np.array([qs[t][h] @ ks[j][g] for j in seen]) / math.sqrt(hd)
+                pr = np.exp(sc - sc.max())
+                pr /= pr.sum()
+                heads.append(sum(pr[n] * vs[j][g] for n, j in enumerate(seen)))
+            h1 = x + lin(p + "self_attn.o_proj.weight", np.concatenate(heads))
+            n2 = np_rms(h1, w[p + "post_attention_layernorm.weight"], c.rms_norm_eps)
+            gate, up = w[p + "mlp.gate_proj.weight"] @ n2, w[p + "mlp.up_proj.weight"] @ n2
+            new.append(h1 + w[p + "mlp.down_proj.weight"] @ (gate / (1 + np.exp(-gate)) * up))
+        xs = new
+    head = w["model.embed_tokens.weight"] if c.tie_word_embeddings else w["lm_head.weight"]
+    return np.stack([head @ np_rms(x, w["model.norm.weight"], c.rms_norm_eps) for x in xs])
+
+
+def np_single_token(m, token):
+    """Logits (V,) of a one-token input, by hand: softmax over one key is 1, so attention returns that
+    token's V projection (per KV group) and each layer is x + o(v(norm(x))) + mlp(norm(...))."""
+    c = m.c
+    w = {k: v.double().numpy() for k, v in m.w.items()}
+    rep = c.num_attention_heads // c.num_key_value_heads
+    x = w["model.embed_tokens.weight"][token]
+    for layer in range(c.num_hidden_layers):
+        p = f"model.layers.{layer}."
+        n = np_rms(x, w[p + "input_layernorm.weight"], c.rms_norm_eps)
+        v = w[p + "self_attn.v_proj.weight"] @ n + w.get(p + "self_attn.v_proj.bias", 0)
+        attn = np.repeat(v.reshape(c.num_key_value_heads, c.head_dim), rep, axis=0).reshape(-1)
+        x = x + w[p + "self_attn.o_proj.weight"] @ attn + w.get(p + "self_attn.o_proj.bias", 0)
+        n = np_rms(x, w[p + "post_attention_layernorm.weight"], c.rms_norm_eps)
+        gate = w[p + "mlp.gate_proj.weight"] @ n
+        x = x + w[p + "mlp.down_proj.weight"] @ (gate / (1 + np.exp(-gate)) * (w[p + "mlp.up_proj.weight"] @ n))
+    head = w["model.embed_tokens.weight"] if c.tie_word_embeddings else w["lm_head.weight"]
+    return head @ np_rms(x, w["model.norm.weight"], c.rms_norm_eps)
+
+
+def nmse(got, want):
+    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+    return float(np.sum((got - want) ** 2) / max(np.sum(want ** 2), 1e-300))
+
+
+def selftest_run(model_dir):
+    """Runs every check on MODEL_DIR, prints one JSON line per check; returns the number that failed."""
+    m32 = model(model_dir, torch.float32)
+    c = m32.c
+    gen = torch.Generator().manual_seed(1234)
+    ids = torch.randint(0, c.vocab_size, (12,), generator=gen).tolist()
+    failed = 0
+
+    def report(name, ok, **facts):
+        nonlocal failed
+        failed += 0 if ok else 1
+        print(json.dumps({"check": name, "ok": bool(ok), **facts}))
+
+    # RoPE: position 0 is the identity, bit for bit.
+    x = torch.randn(c.num_attention_heads, 1, c.head_dim, generator=gen)
+    cos, sin = rope_cos_sin(m32.inv_freq, torch.tensor([0]), torch.float32)
+    report("rope_position0_identity", torch.equal(rope_apply(x, cos, sin), x))
+
+    # RoPE layout and frequencies by hand: unit vector e_i at position p turns into cos(p f_i) e_i +
+    # sin(p f_i) e_{i+D/2} (rotate_half pairs i with i + D/2, not 2i with 2i+1).
+    half, pos = c.head_dim // 2, 37
+    cos, sin = rope_cos_sin(m32.inv_freq, torch.tensor([pos]), torch.float32)
+    worst = 0.0
+    for i in range(half):
+        e = torch.zeros(1, 1, c.head_dim)
+        e[0, 0, i] = 1
+        want = torch.zeros(c.head_dim, dtype=torch.float64)
+        a = pos * scalar_inv_freq(c, i)
+        want[i], want[i + half] = math.cos(a), math.sin(a)
+        worst = max(worst, float((rope_apply(e, cos, sin)[0, 0].double() - want).abs().max()))
+    # float32 angles pos * f: absolute error ~ pos * 2^-24 relative, about 4e-6 at position 37.
+    report("rope_layout_by_hand", worst < 2e-5, max_abs_err=worst, position=pos)
+    rel = max(abs(float(m32.inv_freq[i]) / scalar_inv_freq(c, i) - 1) for i in range(half))
+    report("rope_inv_freq_by_hand", rel < 1e-6, max_rel_err=rel,
+           scaling="llama3" if c.rope_scaling else "none")  # float32 vs float64 rounding: ~1e-7
+
+    # One token: attention of one token is its V projection, so logits follow by hand.
+    token = ids[0]
+    got = m32.forward([token])[0].double().numpy()
+    # float32 vs float64 over a few layers: NMSE ~1e-13; 1e-10 leaves room yet catches any real slip.
+    e1 = nmse(got, np_single_token(m32, token))
+    report("single_token_by_hand", e1 < 1e-10, nmse=e1)
+
+    # Whole sequence against the naive float64 implementation.
+    seq = ids[:6]
+    got = m32.forward(seq).double().numpy()
+    e2 = nmse(got, np_forward(m32, seq, window=c.sliding_window))
+    report("sequence_vs_naive_float64", e2 < 1e-10, nmse=e2, tokens=len(seq))
+
+    # Causality: changing the last token leaves every earlier row unchanged.
+    full = m32.forward(ids)
+    other = ids[:-1] + [(ids[-1] + 1) % c.vocab_size]
+    d = float((m32.forward(other)[:-1] - full[:-1]).abs().max())
+    report("causal", d <= 1e-6 * float(full.abs().max()), max_abs_diff=d)
+
+    # KV cache: a prefill, a chunk and single tokens reproduce the full recomputation.
+    cache = kv_cache(c, len(ids), torch.float32)
+    rows = [m32.forward(ids[:5], cache), m32.forward(ids[5:9], cache)]
+    rows += [m32.forward([t], cache) for t in ids[9:]]
+    d = float((torch.cat(rows) - full).abs().max())
+    scale = float(full.abs().max())
+    report("kv_cache_vs_full", d <= 1e-5 * scale, max_abs_diff=d, max_abs_logit=scale)
+    g_full, _ = greedy_full(m32, ids[:4], 6)
+    g_cached, _ = greedy_cached(m32, ids[:4], 6)
+    report("greedy_cached_vs_full", g_full == g_cached, ids_full=g_full, ids_cached=g_cached)
+
+    # Grouped-query fast path (used by the benchmark) equals repeat_kv.
+    m32.grouped = True
+    d = float((m32.forward(ids) - full).abs().max())
+    m32.grouped = False
+    report("grouped_vs_repeat_kv", d <= 1e-5 * scale, max_abs_diff=d)
+
+    # Sliding window (Mistral; the configured window is restored after): window >= T is full attention;
+    # window 1 sees only the token itself, so each row is that token's one-token logits; window 2
+    # against the naive implementation.
+    saved = c.sliding_window
+    try:
+        c.sliding_window = 0
+        no_window = m32.forward(ids)
+        c.sliding_window = len(ids)
+        d_big = float((m32.forward(ids) - no_window).abs().max())
+        c.sliding_window = 1
+        w1 = m32.forward(ids[:5])
+        d_one = max(float((w1[t] - m32.forward([ids[t]])[0]).abs().max()) for t in range(5))
+        c.sliding_window = 2
+        e_w2 = nmse(m32.forward(ids[:5]).double().numpy(), np_forward(m32, ids[:5], window=2))
+    finally:
+        c.sliding_window = saved
+    report("sliding_window", d_big <= 1e-6 * scale and d_one <= 1e-5 * scale and e_w2 < 1e-10,
+           window_ge_T_diff=d_big, window1_diff=d_one, window2_nmse=e_w2)
+
+    # bf16 as HF runs it: weights and activations bf16 (norms, softmax, RoPE angles fp32 inside). Each
+    # bf16 rounding has relative error <= 2^-9; a few dozen of them in a row give logits with relative
+    # RMS error of order 1e-2, i.e. NMSE ~1e-4. 3e-3 (RMS 5%) flags a real slip, not rounding.
+    m16 = model(model_dir, torch.bfloat16)
+    l16 = m16.forward(ids).float()
+    e3 = nmse(l16.numpy(), full.numpy())
+    report("bf16_vs_f32", e3 < 3e-3, nmse=e3)
+    cache = kv_cache(c, len(ids), torch.bfloat16)
+    rows = torch.cat([m16.forward(ids[:5], cache)] + [m16.forward([t], cache) for t in ids[5:]]).float()
+    e4 = nmse(rows.numpy(), l16.numpy())
+    # Only rounding order differs (other matmul shapes): well below bf16 vs f32.
+    report("bf16_kv_cache_vs_full", e4 < 1e-3, nmse=e4)
+    return failed
+
+
+# ---------------------------------------------------------------------------------------------------
 # Command line
 
 DTYPES = {"f32": torch.float32, "bf16": torch.bfloat16}
