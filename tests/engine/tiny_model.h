@@ -20,12 +20,12 @@ inline std::filesystem::path tokenizer_package_dir(const std::string& arch) {
 
 // Writes DIR/ARCH-DTYPE with `smelt model init --preset tiny`; norms get noise so that a
 // mistaken norm weight cannot hide behind ones.
-inline std::filesystem::path make_tiny_model(const temp_dir& dir, const std::string& arch, const std::string& dtype,
-                                             int seed = 7) {
+inline std::filesystem::path make_tiny_model(const temp_dir& dir, const std::string& arch,
+                                             const std::string& dtype, int seed = 7) {
   std::filesystem::path out = dir / (arch + "-" + dtype);
-  auto r = run_smelt("model init --arch " + arch + " --tokenizer " + shell_quote(tokenizer_package_dir(arch)) +
-                     " --out " + shell_quote(out) + " --dtype " + dtype + " --norm-noise 0.1 --seed " +
-                     std::to_string(seed));
+  auto r = run_smelt("model init --arch " + arch + " --tokenizer " +
+                     shell_quote(tokenizer_package_dir(arch)) + " --out " + shell_quote(out) + " --dtype " +
+                     dtype + " --norm-noise 0.1 --seed " + std::to_string(seed));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return out;
 }
