@@ -38,8 +38,10 @@ def main(argv):
     ap = argparse.ArgumentParser(prog="engine_torch_peer.py",
                                  description="PyTorch (bf16) prefill/decode throughput of a model dir.")
     ap.add_argument("model_dir")
-    ap.add_argument("--threads", type=int, default=os.cpu_count(), help="torch.set_num_threads (default: all)")
-    ap.add_argument("--prompt-tokens", type=int, default=128, help="P: prompt length for prefill (default 128)")
+    ap.add_argument("--threads", type=int, default=os.cpu_count(),
+                    help="torch.set_num_threads (default: all CPUs)")
+    ap.add_argument("--prompt-tokens", type=int, default=128,
+                    help="P: prompt length for prefill (default 128)")
     ap.add_argument("--decode-tokens", type=int, default=32, help="D: greedy decode steps (default 32)")
     ap.add_argument("--reps", type=int, default=3, help="timed repetitions after the warmup; best is kept")
     ap.add_argument("--seed", type=int, default=0, help="seed of the random prompt ids (default 0)")

@@ -8,7 +8,6 @@
 import argparse
 import json
 import math
-import mmap
 import os
 import struct
 import sys
@@ -65,7 +64,8 @@ def config_read(model_dir):
 
     archs = j.get("architectures")
     if not isinstance(archs, list) or not archs or archs[0] not in ARCHES:
-        raise ref_error(f"{path}: architectures: expected one of {', '.join(ARCHES)}, got {json.dumps(archs)}")
+        raise ref_error(f"{path}: architectures: expected one of {', '.join(ARCHES)}, "
+                        f"got {json.dumps(archs)}")
     c = model_config()
     c.arch = ARCHES[archs[0]]
     c.hidden_size = field("hidden_size", int, required=True)
@@ -151,7 +151,6 @@ def safetensors_read(path, wanted=None):
         if not isinstance(header, dict):
             raise ref_error(f"{path}: header is not a JSON object")
         data_start = 8 + n
-        mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size > data_start else None
         out = {}
         for name, info in header.items():
             if name == "__metadata__" or (wanted is not None and name not in wanted):
@@ -176,13 +175,13 @@ def safetensors_read(path, wanted=None):
             if data_start + end > size:
                 raise ref_error(f"{where}: data ends at byte {data_start + end}, past the end of the file "
                                 f"({size} bytes; truncated?)")
-            raw = np.frombuffer(mm, dtype=np.uint8, count=end - begin, offset=data_start + begin) \
-                if count else np.zeros(0, np.uint8)
-            if width == 2:
-                t = torch.from_numpy(raw.view("<i2").copy()).view(tdtype)
-            else:
-                t = torch.from_numpy(raw.view("<f4").copy())
-            out[name] = t.reshape(shape)
+            # Read straight into the tensor's memory (no mmap): peak memory stays one copy of the weights.
+            # The bytes are little-endian, as this x86/ARM host.
+            raw = torch.empty(count, dtype=torch.int16 if width == 2 else torch.float32)
+            f.seek(data_start + begin)
+            if count and f.readinto(raw.numpy().view(np.uint8)) != end - begin:
+                raise ref_error(f"{where}: short read")
+            out[name] = (raw.view(tdtype) if width == 2 else raw).reshape(shape)
         return out
 
 
@@ -205,7 +204,8 @@ def weights_read(model_dir, wanted):
         out = {}
         for shard, names in sorted(by_file.items()):
             if os.path.basename(shard) != shard:
-                raise ref_error(f"{index}: weight_map: shard name {json.dumps(shard)} is not a plain file name")
+                raise ref_error(f"{index}: weight_map: shard name {json.dumps(shard)} "
+                                "is not a plain file name")
             got = safetensors_read(os.path.join(model_dir, shard), names)
             for name in names:
                 if name not in got:
@@ -348,7 +348,8 @@ class model:
             if name not in got:
                 raise ref_error(f"{source}: tensor {name} missing")
             if tuple(got[name].shape) != shape:
-                raise ref_error(f"{source}: tensor {name}: shape {list(got[name].shape)}, expected {list(shape)}")
+                raise ref_error(f"{source}: tensor {name}: shape {list(got[name].shape)}, "
+                                f"expected {list(shape)}")
         self.w = {name: t.to(dtype).contiguous() for name, t in got.items()}
         self.inv_freq = rope_inv_freq(c)
 
@@ -500,8 +501,9 @@ def np_forward(m, ids, window=0):
             k = lin(p + "self_attn.k_proj.weight", n).reshape(nkv, hd)
             v = lin(p + "self_attn.v_proj.weight", n).reshape(nkv, hd)
             if c.qk_norm:
-                q = np.stack([np_rms(q[h], w[p + "self_attn.q_norm.weight"], c.rms_norm_eps) for h in range(nh)])
-                k = np.stack([np_rms(k[h], w[p + "self_attn.k_norm.weight"], c.rms_norm_eps) for h in range(nkv)])
+                qn, kn = w[p + "self_attn.q_norm.weight"], w[p + "self_attn.k_norm.weight"]
+                q = np.stack([np_rms(q[h], qn, c.rms_norm_eps) for h in range(nh)])
+                k = np.stack([np_rms(k[h], kn, c.rms_norm_eps) for h in range(nkv)])
             qs.append([rot(q[h], t) for h in range(nh)])
             ks.append([rot(k[h], t) for h in range(nkv)])
             vs.append(v)
@@ -539,7 +541,8 @@ def np_single_token(m, token):
         x = x + w[p + "self_attn.o_proj.weight"] @ attn + w.get(p + "self_attn.o_proj.bias", 0)
         n = np_rms(x, w[p + "post_attention_layernorm.weight"], c.rms_norm_eps)
         gate = w[p + "mlp.gate_proj.weight"] @ n
-        x = x + w[p + "mlp.down_proj.weight"] @ (gate / (1 + np.exp(-gate)) * (w[p + "mlp.up_proj.weight"] @ n))
+        up = w[p + "mlp.up_proj.weight"] @ n
+        x = x + w[p + "mlp.down_proj.weight"] @ (gate / (1 + np.exp(-gate)) * up)
     head = w["model.embed_tokens.weight"] if c.tie_word_embeddings else w["lm_head.weight"]
     return head @ np_rms(x, w["model.norm.weight"], c.rms_norm_eps)
 
@@ -716,7 +719,9 @@ def cmd_selftest(args):
 
 
 def main(argv):
-    ap = argparse.ArgumentParser(prog="hf_reference.py", description="Plain-PyTorch reference forward pass for Llama/Mistral/Qwen2/Qwen3 model dirs.")
+    ap = argparse.ArgumentParser(
+        prog="hf_reference.py",
+        description="Plain-PyTorch reference forward pass for Llama/Mistral/Qwen2/Qwen3 model dirs.")
     sub = ap.add_subparsers(dest="cmd", required=True)
 
     def common(p, ids=True):
