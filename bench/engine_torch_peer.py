@@ -75,6 +75,7 @@ def main(argv):
         "decode_tokens_per_s": round(args.decode_tokens / decode_s, 2),
         "peak_rss_mib": round(rss_mib, 1),
         "threads": torch.get_num_threads(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
         "load_s": round(load_s, 2),
         "reps": args.reps,
         "decoded_ids_head": ids[:4],
