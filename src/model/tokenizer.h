@@ -1,6 +1,7 @@
 // Hugging Face `tokenizer.json` tokenizers: byte-level BPE (Qwen2/Qwen3, Llama 3) and the
 // SentencePiece-style BPE of Llama 2 / Mistral files (Metaspace or Prepend/Replace, byte fallback).
-// Encode, decode and a streaming decoder that never emits half a UTF-8 character. Chat templates
+// Encode (optionally with each token's byte offsets), decode and a streaming decoder that never
+// emits half a UTF-8 character. Chat templates
 // (tokenizer_config.json) live in the chat-template module; this file only maps text <-> ids.
 #pragma once
 
@@ -10,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -45,6 +47,26 @@ result<tokenizer> tokenizer_parse(std::string_view json_text, const std::string&
 // add_special_tokens applies the post-processor template (Llama's BOS); Qwen's adds nothing.
 std::vector<int32_t> tokenizer_encode(const tokenizer& tok, std::string_view text,
                                       bool add_special_tokens = false);
+// Ids plus, per id, the byte range [begin, end) of the input text it came from.
+struct tokenizer_encoding {
+  std::vector<int32_t> ids;
+  std::vector<std::pair<size_t, size_t>> offsets;  // one per id, bytes of the input text
+};
+// tokenizer_encode with offsets. A token's range is the hull of the input characters whose bytes
+// it encodes, so:
+// - a character split over several tokens (byte-level pieces of an emoji, <0xNN> byte fallback)
+//   gives each of them the whole character's range: neighbours' ranges may overlap;
+// - bytes the pipeline inserts (Prepend/Metaspace U+2581, ByteLevel's prefix space) belong to
+//   the character they were put in front of; a Replace maps to what it replaced;
+// - a normalizer that merges characters (NFC: "e" + U+0301 -> "é") gives the result all of
+//   them (HF tokenizers gives only the first; elsewhere the ranges equal HF's, converted from
+//   characters to bytes);
+// - an added token covers its text plus the whitespace its lstrip/rstrip swallowed;
+// - tokens the post-processor adds (Llama's BOS) get an empty range: at 0 before the text, at
+//   text.size() after it;
+// - a malformed UTF-8 byte is one U+FFFD mapped to that byte.
+tokenizer_encoding tokenizer_encode_offsets(const tokenizer& tok, std::string_view text,
+                                            bool add_special_tokens = false);
 // Ids -> text as HF tokenizers' decode(ids, skip_special_tokens). Unknown ids are skipped.
 std::string tokenizer_decode(const tokenizer& tok, std::span<const int32_t> ids, bool skip_special = false);
 

@@ -1,6 +1,7 @@
 // BPE merging for one pre-tokenized word, as HF tokenizers' models::bpe does it: initial symbols
 // (bytes or characters, byte fallback, fused unk), then repeatedly the lowest-ranked adjacent pair,
-// leftmost first, via a min-heap over a linked list. Caching per word is the caller's job.
+// leftmost first, via a min-heap over a linked list; each token's end byte in the word rides along
+// (for offsets). Caching per word is the caller's job.
 #include <cstdio>
 #include <queue>
 
@@ -42,15 +43,26 @@ const std::pair<int32_t, int32_t>* find_merge(const bpe_model& m, int32_t a, int
   return it == m.merges.end() ? nullptr : &it->second;
 }
 
-// Initial symbols of a word; -2 marks a symbol HF would drop (unknown, no unk token).
-void initial_symbols(const bpe_model& m, std::string_view word, std::vector<int32_t>& ids) {
+// Initial symbols of a word with their end byte offsets; a symbol HF drops (unknown, no unk
+// token) adds nothing, so its bytes fall to the next symbol.
+void initial_symbols(const bpe_model& m, std::string_view word, std::vector<int32_t>& ids,
+                     std::vector<uint32_t>& ends) {
+  auto push_unk = [&](size_t end) {
+    if (m.fuse_unk && !ids.empty() && ids.back() == *m.unk_id) {
+      ends.back() = uint32_t(end);
+    } else {
+      ids.push_back(*m.unk_id);
+      ends.push_back(uint32_t(end));
+    }
+  };
   if (m.byte_level) {
-    for (unsigned char c : word) {
-      int32_t id = m.byte_ids[c];
+    for (size_t i = 0; i < word.size(); ++i) {
+      int32_t id = m.byte_ids[static_cast<unsigned char>(word[i])];
       if (id >= 0) {
         ids.push_back(id);
+        ends.push_back(uint32_t(i + 1));
       } else if (m.unk_id) {
-        if (!(m.fuse_unk && !ids.empty() && ids.back() == *m.unk_id)) ids.push_back(*m.unk_id);
+        push_unk(i + 1);
       }
     }
     return;
@@ -63,19 +75,21 @@ void initial_symbols(const bpe_model& m, std::string_view word, std::vector<int3
     auto it = m.vocab.find(std::string(ch));
     if (it != m.vocab.end()) {
       ids.push_back(it->second);
+      ends.push_back(uint32_t(i));
       continue;
     }
     if (m.byte_fallback) {
       bool all = true;
       for (unsigned char c : ch) all &= m.byte_ids[c] >= 0;
       if (all) {
-        for (unsigned char c : ch) ids.push_back(m.byte_ids[c]);
+        for (size_t k = 0; k < ch.size(); ++k) {
+          ids.push_back(m.byte_ids[static_cast<unsigned char>(ch[k])]);
+          ends.push_back(uint32_t(start + k + 1));
+        }
         continue;
       }
     }
-    if (m.unk_id) {
-      if (!(m.fuse_unk && !ids.empty() && ids.back() == *m.unk_id)) ids.push_back(*m.unk_id);
-    }
+    if (m.unk_id) push_unk(i);
   }
 }
 
@@ -91,7 +105,8 @@ int byte_level_byte(char32_t cp) {
   return it == t.end() ? -1 : it->second;
 }
 
-void bpe_encode_word(const bpe_model& m, std::string_view word, std::vector<int32_t>& out) {
+void bpe_encode_word(const bpe_model& m, std::string_view word, std::vector<int32_t>& out,
+                     std::vector<uint32_t>* out_ends) {
   if (word.empty()) return;
   if (m.ignore_merges) {
     std::string key;
@@ -103,15 +118,19 @@ void bpe_encode_word(const bpe_model& m, std::string_view word, std::vector<int3
     auto it = m.vocab.find(key);
     if (it != m.vocab.end()) {
       out.push_back(it->second);
+      if (out_ends) out_ends->push_back(uint32_t(word.size()));
       return;
     }
   }
   std::vector<int32_t> ids;
+  std::vector<uint32_t> ends;
   ids.reserve(word.size());
-  initial_symbols(m, word, ids);
+  ends.reserve(word.size());
+  initial_symbols(m, word, ids, ends);
   const int32_t n = int32_t(ids.size());
   if (n <= 1) {
     out.insert(out.end(), ids.begin(), ids.end());
+    if (out_ends) out_ends->insert(out_ends->end(), ends.begin(), ends.end());
     return;
   }
   std::vector<int32_t> prev(n), next(n);
@@ -129,6 +148,7 @@ void bpe_encode_word(const bpe_model& m, std::string_view word, std::vector<int3
     const auto* mg = find_merge(m, ids[pos], ids[right]);
     if (!mg || mg->second != top.new_id) continue;  // stale entry (HF checks the merged id only)
     ids[pos] = top.new_id;
+    ends[pos] = ends[right];
     alive[right] = 0;
     next[pos] = next[right];
     if (next[pos] >= 0) prev[next[pos]] = pos;
@@ -137,7 +157,10 @@ void bpe_encode_word(const bpe_model& m, std::string_view word, std::vector<int3
     if (next[pos] >= 0)
       if (auto* p = find_merge(m, ids[pos], ids[next[pos]])) heap.push({p->first, pos, p->second});
   }
-  for (int32_t i = 0; i >= 0; i = next[i]) out.push_back(ids[i]);
+  for (int32_t i = 0; i >= 0; i = next[i]) {
+    out.push_back(ids[i]);
+    if (out_ends) out_ends->push_back(ends[i]);
+  }
 }
 
 }  // namespace smelt

@@ -89,8 +89,10 @@ struct bpe_model {
   bool fuse_unk = false;
   std::optional<int32_t> unk_id;
 };
-// Appends the ids of one pre-tokenized word.
-void bpe_encode_word(const bpe_model& m, std::string_view word, std::vector<int32_t>& out);
+// Appends the ids of one pre-tokenized word; with `ends`, also each token's end as a byte offset
+// into `word` (a token starts where the previous one ended; bytes HF drops go to the next token).
+void bpe_encode_word(const bpe_model& m, std::string_view word, std::vector<int32_t>& out,
+                     std::vector<uint32_t>* ends = nullptr);
 
 struct added_token {
   std::string content;
@@ -141,20 +143,35 @@ struct tokenizer_impl {
   std::vector<decoder_step> decoders;
   bool has_decoder = false;
 
+  struct cached_word {
+    std::vector<int32_t> ids;
+    std::vector<uint32_t> ends;  // per id: end byte offset in the word
+  };
   mutable std::mutex cache_mutex;  // guards cache (encode may run on several threads)
-  mutable std::unordered_map<std::string, std::vector<int32_t>> cache;
+  mutable std::unordered_map<std::string, cached_word> cache;
 };
+
+// Where one byte of a piece came from: the input bytes [begin, end) of the character (or of
+// the characters a normalizer merged) that produced it. Only filled when offsets are asked for.
+struct tok_align {
+  uint32_t begin = 0, end = 0;
+};
+// Hull of align[b, e) ({0,0} when empty).
+tok_align tok_align_hull(const std::vector<tok_align>& align, size_t b, size_t e);
 
 // One piece of text on its way through the pipeline. Pieces that matched an added token carry
 // its id and are not touched by normalizers, pre-tokenizers or the model.
 struct tok_piece {
   std::string text;
   int32_t added_id = -1;
-  bool at_start = false;  // begins at offset 0 of the input (Metaspace prepend_scheme "first")
+  bool at_start = false;         // begins at offset 0 of the input (Metaspace prepend_scheme "first")
+  std::vector<tok_align> align;  // per byte of text when tracking offsets, else empty
 };
 
 // tokenizer_pretokenize.cpp
-void normalize_apply(const std::vector<normalizer_step>& steps, std::string& s);
+// With `align` (one entry per byte of s), keeps it in step with the rewritten text.
+void normalize_apply(const std::vector<normalizer_step>& steps, std::string& s,
+                     std::vector<tok_align>* align = nullptr);
 // Splits pieces on added tokens (raw or normalized ones, by `normalized`).
 void added_split(const tokenizer_impl& t, std::vector<tok_piece>& pieces, bool normalized);
 void pretokenize_apply(const std::vector<pretok_step>& steps, std::vector<tok_piece>& pieces);

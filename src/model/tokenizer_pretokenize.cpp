@@ -1,9 +1,11 @@
 // Text -> words, the part of encoding before BPE: PCRE2 regexes (UTF + UCP, JIT), normalizers
 // (NFC/NFD/NFKC/NFKD via utf8proc, Prepend, Replace), splitting on added tokens (leftmost-longest,
 // lstrip/rstrip/single_word) and the Split / ByteLevel / Metaspace pre-tokenizers, following the
-// semantics of HF tokenizers. The byte->char mapping of ByteLevel is left to the BPE model.
+// semantics of HF tokenizers. When offsets are asked for, every step keeps each piece's per-byte
+// alignment to the input (tok_align) in step. The byte->char mapping of ByteLevel is left to BPE.
 #include <utf8proc.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "core/text.h"
@@ -62,6 +64,83 @@ std::string utf8proc_normalize(const std::string& s, int options) {
   std::string r(reinterpret_cast<char*>(out), size_t(n));
   std::free(out);
   return r;
+}
+
+// Unicode normalization keeping the alignment: the text is cut into segments that normalize
+// independently (a cut before a starter that does not combine with what precedes it), and every
+// output byte of a segment maps to the hull of the segment's input.
+void normalize_unicode(std::string& s, std::vector<tok_align>* align, int options) {
+  std::string whole = utf8proc_normalize(s, options);
+  if (whole == s) return;
+  if (!align || align->size() != s.size()) {
+    s = std::move(whole);
+    if (align) align->clear();
+    return;
+  }
+  std::string out;
+  std::vector<tok_align> out_align;
+  auto flush = [&](size_t b, size_t e) {
+    std::string part = utf8proc_normalize(s.substr(b, e - b), options);
+    out += part;
+    out_align.insert(out_align.end(), part.size(), tok_align_hull(*align, b, e));
+  };
+  size_t seg = 0, i = 0;
+  while (i < s.size()) {
+    size_t j = i;
+    char32_t c = utf8_next(s, j);
+    if (i > seg && utf8proc_get_property(utf8proc_int32_t(c))->combining_class == 0) {
+      std::string left = utf8proc_normalize(s.substr(seg, i - seg), options);
+      std::string right = utf8proc_normalize(s.substr(i, j - i), options);
+      if (utf8proc_normalize(s.substr(seg, j - seg), options) == left + right) {
+        flush(seg, i);
+        seg = i;
+      }
+    }
+    i = j;
+  }
+  flush(seg, s.size());
+  if (out != whole) {  // cannot happen for NFC/NFD/NFKC/NFKD; one hull keeps offsets sound anyway
+    out = std::move(whole);
+    out_align.assign(out.size(), tok_align_hull(*align, 0, s.size()));
+  }
+  s = std::move(out);
+  *align = std::move(out_align);
+}
+
+// Replaces s[b, e) pairs (sorted, disjoint) by `content`; the new bytes map to the hull of what
+// they replaced.
+void replace_ranges(std::string& s, std::vector<tok_align>* align,
+                    const std::vector<std::pair<size_t, size_t>>& found, std::string_view content) {
+  bool track = align && align->size() == s.size();
+  std::string r;
+  std::vector<tok_align> a;
+  size_t at = 0;
+  for (auto [b, e] : found) {
+    r.append(s, at, b - at).append(content);
+    if (track) {
+      a.insert(a.end(), align->begin() + long(at), align->begin() + long(b));
+      a.insert(a.end(), content.size(), tok_align_hull(*align, b, e));
+    }
+    at = e;
+  }
+  r.append(s, at);
+  if (track) a.insert(a.end(), align->begin() + long(at), align->end());
+  s = std::move(r);
+  if (track) *align = std::move(a);
+}
+
+// Inserts `content` before s; the new bytes belong to the first character (as HF's prepend).
+void prepend_aligned(std::string& s, std::vector<tok_align>& align, std::string_view content) {
+  if (align.size() == s.size() && !align.empty()) align.insert(align.begin(), content.size(), align.front());
+  s.insert(0, content);
+}
+
+// A new piece holding p.text[b, e) and its alignment.
+tok_piece piece_slice(const tok_piece& p, size_t b, size_t e) {
+  tok_piece q;
+  q.text = p.text.substr(b, e - b);
+  if (!p.align.empty()) q.align.assign(p.align.begin() + long(b), p.align.begin() + long(e));
+  return q;
 }
 
 struct span {
@@ -135,8 +214,7 @@ void split_pieces(std::vector<tok_piece>& pieces, split_behavior behavior, bool 
     if (at < p.text.size() || spans.empty()) spans.push_back({at, p.text.size(), invert});
     for (const span& s : apply_behavior(std::move(spans), behavior)) {
       if (s.end <= s.begin) continue;
-      tok_piece q;
-      q.text = p.text.substr(s.begin, s.end - s.begin);
+      tok_piece q = piece_slice(p, s.begin, s.end);
       q.at_start = p.at_start && s.begin == 0;
       out.push_back(std::move(q));
     }
@@ -200,23 +278,39 @@ void tok_regex_find_all(const tok_regex& re, std::string_view text,
   }
 }
 
-void normalize_apply(const std::vector<normalizer_step>& steps, std::string& s) {
+tok_align tok_align_hull(const std::vector<tok_align>& align, size_t b, size_t e) {
+  if (b >= e || e > align.size()) return {};
+  tok_align h = align[b];
+  for (size_t k = b + 1; k < e; ++k) {
+    h.begin = std::min(h.begin, align[k].begin);
+    h.end = std::max(h.end, align[k].end);
+  }
+  return h;
+}
+
+void normalize_apply(const std::vector<normalizer_step>& steps, std::string& s,
+                     std::vector<tok_align>* align) {
   for (const auto& st : steps) {
     switch (st.kind) {
       case normalizer_nfc:
-        s = utf8proc_normalize(s, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+        normalize_unicode(s, align, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
         break;
       case normalizer_nfd:
-        s = utf8proc_normalize(s, UTF8PROC_STABLE | UTF8PROC_DECOMPOSE);
+        normalize_unicode(s, align, UTF8PROC_STABLE | UTF8PROC_DECOMPOSE);
         break;
       case normalizer_nfkc:
-        s = utf8proc_normalize(s, UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT);
+        normalize_unicode(s, align, UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT);
         break;
       case normalizer_nfkd:
-        s = utf8proc_normalize(s, UTF8PROC_STABLE | UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT);
+        normalize_unicode(s, align, UTF8PROC_STABLE | UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT);
         break;
       case normalizer_prepend:
-        if (!s.empty()) s = st.content + s;
+        if (!s.empty()) {
+          if (align)
+            prepend_aligned(s, *align, st.content);
+          else
+            s = st.content + s;
+        }
         break;
       case normalizer_replace: {
         std::vector<std::pair<size_t, size_t>> found;
@@ -228,11 +322,7 @@ void normalize_apply(const std::vector<normalizer_step>& steps, std::string& s) 
             found.emplace_back(at, at + st.literal.size());
         }
         if (found.empty()) break;
-        std::string r;
-        size_t at = 0;
-        for (auto [b, e] : found) r.append(s, at, b - at).append(st.content), at = e;
-        r.append(s, at);
-        s = std::move(r);
+        replace_ranges(s, align, found, st.content);
         break;
       }
     }
@@ -253,8 +343,7 @@ void added_split(const tokenizer_impl& t, std::vector<tok_piece>& pieces, bool n
     bool first = p.at_start;
     auto emit_text = [&](size_t b, size_t e) {
       if (e > b) {
-        tok_piece q;
-        q.text = s.substr(b, e - b);
+        tok_piece q = piece_slice(p, b, e);
         q.at_start = first && b == 0;
         out.push_back(std::move(q));
       }
@@ -287,8 +376,7 @@ void added_split(const tokenizer_impl& t, std::vector<tok_piece>& pieces, bool n
           e = j;
         }
       emit_text(emitted, b);
-      tok_piece q;
-      q.text = s.substr(b, e - b);
+      tok_piece q = piece_slice(p, b, e);
       q.added_id = hit->id;
       out.push_back(std::move(q));
       emitted = i = e;
@@ -309,7 +397,7 @@ void pretokenize_apply(const std::vector<pretok_step>& steps, std::vector<tok_pi
       case pretok_byte_level:
         if (st.add_prefix_space)
           for (auto& p : pieces)
-            if (p.added_id < 0 && !p.text.starts_with(' ')) p.text.insert(0, 1, ' ');
+            if (p.added_id < 0 && !p.text.starts_with(' ')) prepend_aligned(p.text, p.align, " ");
         if (st.use_regex)
           split_pieces(pieces, split_behavior_isolated, false, [&](const std::string& text, auto& found) {
             tok_regex_find_all(gpt2_regex(), text, found);
@@ -318,10 +406,18 @@ void pretokenize_apply(const std::vector<pretok_step>& steps, std::vector<tok_pi
       case pretok_metaspace: {
         for (auto& p : pieces) {
           if (p.added_id >= 0) continue;
-          p.text = text_replace_all(std::move(p.text), " ", st.replacement);
+          if (p.align.empty()) {
+            p.text = text_replace_all(std::move(p.text), " ", st.replacement);
+          } else {
+            std::vector<std::pair<size_t, size_t>> spaces;
+            for (size_t k = 0; k < p.text.size(); ++k)
+              if (p.text[k] == ' ') spaces.emplace_back(k, k + 1);
+            if (!spaces.empty()) replace_ranges(p.text, &p.align, spaces, st.replacement);
+          }
           bool prepend =
               st.scheme == prepend_scheme_always || (st.scheme == prepend_scheme_first && p.at_start);
-          if (prepend && !p.text.starts_with(st.replacement)) p.text.insert(0, st.replacement);
+          if (prepend && !p.text.starts_with(st.replacement))
+            prepend_aligned(p.text, p.align, st.replacement);
         }
         if (st.split)
           split_pieces(pieces, split_behavior_merged_with_next, false,

@@ -1,7 +1,7 @@
 // Tokenizer against HF tokenizers: the references in testdata/tokenizer_refs/*.json are written
 // during the test run by tests/tools/gen_tokenizer_refs.mjs (@anush008/tokenizers on the real
 // Qwen3, Llama 3.1 and Llama 2 tokenizer.json files, plus cut-down and Mistral-style variants of
-// them with flagged added tokens) and compared exactly here. Also the
+// them with flagged added tokens) and compared exactly here, token offsets included. Also the
 // streaming decoder, look-ups, `smelt tokenize` and the errors for bad or unsupported files.
 #include <nlohmann/json.hpp>
 
@@ -63,6 +63,75 @@ TEST_P(tokenizer_reference, encode_matches_hf) {
     ++n;
   }
   EXPECT_GT(n, 80u);
+}
+
+TEST_P(tokenizer_reference, offsets_match_hf) {
+  // HF's offsets (characters, converted to bytes by the generator) must equal smelt's, except
+  // where NFC merged characters: there HF keeps only the first part, smelt all of them, so HF's
+  // range must lie inside smelt's.
+  size_t exact = 0, merged = 0;
+  for (const auto& c : refs_["cases"]) {
+    std::string text = c["text"];
+    tokenizer_encoding e = tokenizer_encode_offsets(*tok_, text, true);
+    ASSERT_EQ(e.ids, c["ids_special"].get<std::vector<int32_t>>()) << show(text);
+    auto hf = c["offsets_special"].get<std::vector<std::pair<size_t, size_t>>>();
+    ASSERT_EQ(e.offsets.size(), hf.size()) << show(text);
+    for (size_t k = 0; k < hf.size(); ++k) {
+      EXPECT_LE(e.offsets[k].first, e.offsets[k].second);
+      EXPECT_LE(e.offsets[k].second, text.size());
+      if (!c["nfc_changes"].get<bool>()) {
+        EXPECT_EQ(e.offsets[k], hf[k]) << "token " << k << " of " << show(text);
+      } else {
+        EXPECT_LE(e.offsets[k].first, hf[k].first) << "token " << k << " of " << show(text);
+        EXPECT_GE(e.offsets[k].second, hf[k].second) << "token " << k << " of " << show(text);
+      }
+    }
+    ++(c["nfc_changes"].get<bool>() ? merged : exact);
+    // Offsets never change the ids.
+    EXPECT_EQ(tokenizer_encode_offsets(*tok_, text, false).ids, c["ids"].get<std::vector<int32_t>>());
+  }
+  EXPECT_GT(exact, 80u);
+}
+
+TEST_P(tokenizer_reference, offsets_cover_the_text_in_order) {
+  // Every byte of the text belongs to some token, ranges never go backwards, and the bytes a
+  // token covers re-encode to that token when it is a whole-character token.
+  for (const auto& c : refs_["cases"]) {
+    std::string text = c["text"];
+    if (!utf8_is_valid(text)) continue;
+    tokenizer_encoding e = tokenizer_encode_offsets(*tok_, text, false);
+    std::vector<char> covered(text.size(), 0);
+    size_t last_begin = 0;
+    for (auto [b, end] : e.offsets) {
+      EXPECT_GE(b, last_begin) << show(text);
+      last_begin = b;
+      for (size_t k = b; k < end; ++k) covered[k] = 1;
+    }
+    for (size_t k = 0; k < text.size(); ++k) EXPECT_TRUE(covered[k]) << "byte " << k << " of " << show(text);
+  }
+}
+
+TEST(tokenizer_offsets, split_characters_share_their_range_and_bad_bytes_map_to_themselves) {
+  json refs = load_refs("qwen3");
+  ASSERT_TRUE(refs.is_object());
+  const tokenizer& tok = cached_tokenizer(refs["tokenizer"].get<std::string>());
+  // 𪚥 alone is several byte-level tokens in Qwen3's vocabulary: each gets the character's 4 bytes.
+  std::string text = "\xF0\xAA\x9A\xA5";
+  tokenizer_encoding e = tokenizer_encode_offsets(tok, text);
+  ASSERT_GE(e.ids.size(), 2u);
+  for (auto range : e.offsets) EXPECT_EQ(range, (std::pair<size_t, size_t>{0, 4}));
+  // A malformed byte is U+FFFD (as tokenizer_encode) mapped to that one byte: ranges stay inside
+  // the 3-byte input (the replacement's own 3 bytes do not shift them) and cover all of it.
+  std::string bad = "x\xFFy";
+  tokenizer_encoding f = tokenizer_encode_offsets(tok, bad);
+  EXPECT_EQ(f.ids, tokenizer_encode(tok, bad));
+  std::vector<char> covered(bad.size(), 0);
+  for (auto [b, end] : f.offsets) {
+    EXPECT_LE(end, bad.size());
+    for (size_t k = b; k < end && k < bad.size(); ++k) covered[k] = 1;
+  }
+  EXPECT_EQ(covered, std::vector<char>(bad.size(), 1));
+  EXPECT_EQ(f.offsets.back().second, bad.size());
 }
 
 TEST_P(tokenizer_reference, decode_matches_hf) {

