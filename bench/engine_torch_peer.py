@@ -14,6 +14,7 @@ import time
 
 import torch
 
+sys.dont_write_bytecode = True  # no __pycache__ left in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "ref"))
 import hf_reference as ref  # noqa: E402
 
