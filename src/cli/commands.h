@@ -34,6 +34,10 @@ extern const command_spec corpus_build_spec;
 int corpus_build_run(const parsed_args& args);
 extern const command_spec model_init_spec;
 int model_init_run(const parsed_args& args);
+extern const command_spec generate_spec;
+int generate_run(const parsed_args& args);
+extern const command_spec chat_spec;
+int chat_run(const parsed_args& args);
 extern const command_spec tokenize_spec;
 int tokenize_run(const parsed_args& args);
 

@@ -19,13 +19,12 @@ kv_cache kv_cache_create(const model_config& config, int64_t capacity) {
   cache.width = config.num_key_value_heads * config.head_dim;
   cache.k.assign(static_cast<size_t>(config.num_hidden_layers), {});
   cache.v.assign(static_cast<size_t>(config.num_hidden_layers), {});
-  for (auto& k : cache.k) k.resize(static_cast<size_t>(capacity * cache.width));
-  for (auto& v : cache.v) v.resize(static_cast<size_t>(capacity * cache.width));
   return cache;
 }
 
 void kv_cache_truncate(kv_cache& cache, int64_t length) {
   cache.length = std::min(cache.length, std::max<int64_t>(0, length));
+  cache.tokens.resize(static_cast<size_t>(cache.length));
 }
 
 namespace {
@@ -119,6 +118,17 @@ status transformer_forward(transformer& model, kv_cache& cache, std::span<const 
     if (id < 0 || id >= V)
       return make_error(fmt::format("token id {} is outside the model's vocabulary (size {})", id, V));
 
+  for (size_t li = 0; li < cache.k.size(); ++li) {
+    const size_t need = static_cast<size_t>((P + T) * W);
+    if (cache.k[li].size() < need) {
+      // Grow geometrically so token-by-token decoding does not copy the cache every step.
+      size_t grown =
+          std::min(static_cast<size_t>(cache.capacity * W), std::max(need, cache.k[li].size() * 2));
+      cache.k[li].resize(grown);
+      cache.v[li].resize(grown);
+    }
+  }
+
   transformer_scratch& s = model.scratch;
   auto fit = [](std::vector<float>& b, int64_t n) {
     if (b.size() < static_cast<size_t>(n)) b.resize(static_cast<size_t>(n));
@@ -162,6 +172,7 @@ status transformer_forward(transformer& model, kv_cache& cache, std::span<const 
     residual_forward(x, proj, T * C);
   }
   cache.length = P + T;
+  cache.tokens.insert(cache.tokens.end(), tokens.begin(), tokens.end());
 
   const int64_t rows = all_positions ? T : 1;
   const float* last = x + (T - rows) * C;

@@ -15,15 +15,18 @@
 
 namespace smelt {
 
-// Keys and values of every processed position, per layer: k[layer], v[layer] (capacity, KV * D),
-// fp32, keys after RoPE. length positions are filled.
+// Keys and values of every processed position, per layer: k[layer], v[layer] (length, KV * D),
+// fp32, keys after RoPE, grown on demand up to capacity positions. tokens holds the id at each
+// position, so a caller can keep the longest shared prefix between requests.
 struct kv_cache {
   int64_t capacity = 0;
   int64_t length = 0;
   int64_t width = 0;  // KV * D
   std::vector<std::vector<float>> k, v;
+  std::vector<int32_t> tokens;  // (length)
 };
 
+// An empty cache for at most CAPACITY positions; memory is taken as positions are filled.
 kv_cache kv_cache_create(const model_config& config, int64_t capacity);
 // Forgets positions from LENGTH on (keeps a shared prompt prefix between turns).
 void kv_cache_truncate(kv_cache& cache, int64_t length);

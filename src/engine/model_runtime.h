@@ -1,0 +1,37 @@
+// Everything generation needs from one model directory, opened together: the transformer, its
+// tokenizer, its chat template (when tokenizer_config.json has one), stop ids and the sampling
+// defaults of generation_config.json. Shared by `smelt generate`, `smelt chat` and the server.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "core/chat_message.h"
+#include "engine/generate.h"
+#include "engine/transformer.h"
+#include "model/chat_template.h"
+#include "model/tokenizer.h"
+
+namespace smelt {
+
+struct model_runtime {
+  std::unique_ptr<transformer> model;
+  tokenizer tok;
+  std::optional<chat_template> tmpl;  // absent: the model has no chat template (base models)
+  std::vector<int32_t> stop_ids;      // generation_config / config eos ids
+};
+
+result<model_runtime> model_runtime_open(const std::filesystem::path& dir, matmul_backend backend);
+
+// generation_config.json's sampling: greedy unless do_sample, then its temperature/top-k/top-p/min-p.
+sampling_params model_runtime_sampling_defaults(const model_runtime& rt);
+
+// Prompt ids of MESSAGES rendered by the chat template with the generation prompt (no special
+// tokens added beyond what the template prints, as transformers' apply_chat_template does).
+result<std::vector<int32_t>> model_runtime_chat_prompt(const model_runtime& rt,
+                                                       const std::vector<chat_message>& messages,
+                                                       const chat_render_options& options = {});
+
+}  // namespace smelt
