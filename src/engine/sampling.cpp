@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <functional>
 #include <limits>
 
 namespace smelt {
@@ -107,29 +108,41 @@ int32_t sampler::argmax(std::span<const float> logits) const {
 }
 
 double sampler::filter(std::span<const float> logits) {
-  scratch_.clear();
-  for (size_t i = 0; i < logits.size(); ++i) {
-    float l = logits[i];
-    if (l > kNegInf) scratch_.push_back({l, static_cast<int32_t>(i), 0.0});  // drops NaN and -inf
-  }
-  if (scratch_.empty()) return 0.0;
   auto before = [](const entry& a, const entry& b) {
     return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
   };
-
-  // top-k: the k best by (logit, id), plus any tie with the k-th logit (as HF keeps them).
+  // top-k: the k-th largest logit from a size-k min-heap (one compare per token once it is full);
+  // every token at or above it is kept, ties included (as HF keeps them).
+  float threshold = kNegInf;
   const size_t k = static_cast<size_t>(params_.top_k);
-  if (k > 0 && k < scratch_.size()) {
-    std::nth_element(scratch_.begin(), scratch_.begin() + (k - 1), scratch_.end(), before);
-    const float threshold = scratch_[k - 1].logit;
-    auto last = std::partition(scratch_.begin() + k, scratch_.end(),
-                               [&](const entry& e) { return e.logit >= threshold; });
-    scratch_.erase(last, scratch_.end());
-    std::sort(scratch_.begin(), scratch_.end(), before);  // canonical order for the draw
+  if (k > 0 && k < logits.size()) {
+    heap_.clear();
+    for (float l : logits) {
+      if (!(l > kNegInf)) continue;
+      if (heap_.size() < k) {
+        heap_.push_back(l);
+        std::push_heap(heap_.begin(), heap_.end(), std::greater<>());
+      } else if (l > heap_.front()) {
+        std::pop_heap(heap_.begin(), heap_.end(), std::greater<>());
+        heap_.back() = l;
+        std::push_heap(heap_.begin(), heap_.end(), std::greater<>());
+      }
+    }
+    if (heap_.size() == k) threshold = heap_.front();
   }
-
+  scratch_.clear();
   float max_logit = kNegInf;
-  for (const entry& e : scratch_) max_logit = std::max(max_logit, e.logit);
+  for (size_t i = 0; i < logits.size(); ++i) {
+    const float l = logits[i];
+    // drops NaN and -inf; with top-k, everything under the k-th logit
+    if (l > kNegInf && l >= threshold) {
+      scratch_.push_back({l, static_cast<int32_t>(i), 0.0});
+      max_logit = std::max(max_logit, l);
+    }
+  }
+  if (scratch_.empty()) return 0.0;
+  if (threshold > kNegInf) std::sort(scratch_.begin(), scratch_.end(), before);  // canonical draw order
+
   for (entry& e : scratch_) {
     if (max_logit == kPosInf)
       e.weight = e.logit == kPosInf ? 1.0 : 0.0;
@@ -144,26 +157,36 @@ double sampler::filter(std::span<const float> logits) {
   for (const entry& e : scratch_) total += e.weight;
 
   // top-p: keep a token while the mass of the tokens before it (by logit, then id) is < top_p.
-  // Sorts only a growing prefix: peaked distributions reach top_p within a few dozen tokens.
+  // Selects a growing top block with nth_element until its mass reaches top_p (peaked distributions:
+  // a few dozen tokens), then sorts only that block.
   if (params_.top_p < 1.0) {
     const double need = params_.top_p * total;
+    // Tokens under `floor` weigh less than (1 - top_p) of the mass all together, so the cut removes
+    // every one of them: drop them first (one pass) to shrink what gets selected and sorted.
+    const double floor = (total - need) / static_cast<double>(scratch_.size());
+    scratch_.erase(
+        std::remove_if(scratch_.begin(), scratch_.end(), [&](const entry& e) { return e.weight < floor; }),
+        scratch_.end());
     const size_t n = scratch_.size();
-    size_t m = std::min<size_t>(n, 64);
-    size_t keep = n;
+    size_t done = 0, m = std::min<size_t>(n, 64);
+    double mass = 0.0;  // of scratch_[0, done): the `done` best entries, unordered
     for (;;) {
-      std::partial_sort(scratch_.begin(), scratch_.begin() + m, scratch_.end(), before);
-      double mass_before = 0.0;
-      bool cut = false;
-      for (size_t j = 0; j < m; ++j) {
-        if (mass_before >= need) {
-          keep = j;
-          cut = true;
-          break;
-        }
-        mass_before += scratch_[j].weight;
-      }
-      if (cut || m == n) break;
+      if (m < n)
+        std::nth_element(scratch_.begin() + done, scratch_.begin() + (m - 1), scratch_.end(), before);
+      for (size_t j = done; j < m; ++j) mass += scratch_[j].weight;
+      done = m;
+      if (mass >= need || m == n) break;
       m = std::min(n, m * 8);
+    }
+    std::sort(scratch_.begin(), scratch_.begin() + done, before);
+    size_t keep = done;
+    double mass_before = 0.0;
+    for (size_t j = 0; j < done; ++j) {
+      if (mass_before >= need) {
+        keep = j;
+        break;
+      }
+      mass_before += scratch_[j].weight;
     }
     scratch_.resize(std::max<size_t>(keep, 1));
     total = 0.0;

@@ -82,6 +82,7 @@ class sampler {
   std::vector<int32_t> context_ids_;       // distinct ids with in_context_ set
   std::vector<int32_t> generated_ids_;     // distinct ids with generated_count_ > 0
   std::vector<entry> scratch_;
+  std::vector<float> heap_;  // top-k: the k largest logits seen so far, a min-heap
 };
 
 }  // namespace smelt
