@@ -86,6 +86,7 @@ result<std::unique_ptr<transformer>> transformer_create(model_dir dir, matmul_ba
     if (lw.q_bias) l.q_bias = to_floats(*lw.q_bias);
     if (lw.k_bias) l.k_bias = to_floats(*lw.k_bias);
     if (lw.v_bias) l.v_bias = to_floats(*lw.v_bias);
+    if (lw.o_bias) l.o_bias = to_floats(*lw.o_bias);
     if (lw.q_norm) l.q_norm = to_floats(*lw.q_norm);
     if (lw.k_norm) l.k_norm = to_floats(*lw.k_norm);
   }
@@ -161,7 +162,7 @@ status transformer_forward(transformer& model, kv_cache& cache, std::span<const 
     rope_forward(q, s.positions.data(), model.inv_freq.data(), T, Q, D);
     rope_forward(k, s.positions.data(), model.inv_freq.data(), T, KV, D);
     attention_forward(att, q, cache.k[li].data(), cache.v[li].data(), T, P, Q, KV, D, c.sliding_window);
-    linear_forward(mm, proj, att, l.o_proj, nullptr, T);
+    linear_forward(mm, proj, att, l.o_proj, l.o_bias.empty() ? nullptr : l.o_bias.data(), T);
     residual_forward(x, proj, T * C);
 
     rmsnorm_forward(xn, nullptr, x, l.post_attention_layernorm.data(), T, C, eps);

@@ -36,6 +36,7 @@ struct transformer_layer {
   // Small vectors kept as fp32 (a few KiB per layer): norms and biases.
   std::vector<float> input_layernorm, post_attention_layernorm;
   std::vector<float> q_bias, k_bias, v_bias;  // empty without attention bias
+  std::vector<float> o_bias;                  // Llama/Qwen3 with attention_bias only
   std::vector<float> q_norm, k_norm;          // empty unless Qwen3
 };
 

@@ -36,6 +36,9 @@ std::vector<tensor_spec> model_tensor_specs(const model_config& c) {
       out.push_back({layer_name(l, "self_attn.k_norm.weight"), {d}, true});
     }
     out.push_back({layer_name(l, "self_attn.o_proj.weight"), {h, q}});
+    // Llama/Qwen3 with attention_bias also bias o_proj; Qwen2's o_proj never has one.
+    if (c.attention_bias && c.arch != model_arch_qwen2)
+      out.push_back({layer_name(l, "self_attn.o_proj.bias"), {h}});
     out.push_back({layer_name(l, "post_attention_layernorm.weight"), {h}, true});
     out.push_back({layer_name(l, "mlp.gate_proj.weight"), {i, h}});
     out.push_back({layer_name(l, "mlp.up_proj.weight"), {i, h}});
@@ -117,6 +120,7 @@ result<model_dir> model_dir_open(const fs::path& dir) {
     lw.q_norm = take_opt(layer_name(l, "self_attn.q_norm.weight"));
     lw.k_norm = take_opt(layer_name(l, "self_attn.k_norm.weight"));
     lw.o_proj = take(layer_name(l, "self_attn.o_proj.weight"));
+    lw.o_bias = take_opt(layer_name(l, "self_attn.o_proj.bias"));
     lw.post_attention_layernorm = take(layer_name(l, "post_attention_layernorm.weight"));
     lw.gate_proj = take(layer_name(l, "mlp.gate_proj.weight"));
     lw.up_proj = take(layer_name(l, "mlp.up_proj.weight"));

@@ -22,11 +22,13 @@ struct layer_weights {
   tensor_view v_proj;           // model.layers.{i}.self_attn.v_proj.weight          [K*D, H]
   std::optional<tensor_view>
       q_bias;  // model.layers.{i}.self_attn.q_proj.bias            [Q*D] (attention_bias)
-  std::optional<tensor_view> k_bias;     // model.layers.{i}.self_attn.k_proj.bias            [K*D]
-  std::optional<tensor_view> v_bias;     // model.layers.{i}.self_attn.v_proj.bias            [K*D]
-  std::optional<tensor_view> q_norm;     // model.layers.{i}.self_attn.q_norm.weight          [D] (Qwen3)
-  std::optional<tensor_view> k_norm;     // model.layers.{i}.self_attn.k_norm.weight          [D]
-  tensor_view o_proj;                    // model.layers.{i}.self_attn.o_proj.weight          [H, Q*D]
+  std::optional<tensor_view> k_bias;  // model.layers.{i}.self_attn.k_proj.bias            [K*D]
+  std::optional<tensor_view> v_bias;  // model.layers.{i}.self_attn.v_proj.bias            [K*D]
+  std::optional<tensor_view> q_norm;  // model.layers.{i}.self_attn.q_norm.weight          [D] (Qwen3)
+  std::optional<tensor_view> k_norm;  // model.layers.{i}.self_attn.k_norm.weight          [D]
+  tensor_view o_proj;                 // model.layers.{i}.self_attn.o_proj.weight          [H, Q*D]
+  std::optional<tensor_view>
+      o_bias;  // model.layers.{i}.self_attn.o_proj.bias            [H] (Llama/Qwen3 bias)
   tensor_view post_attention_layernorm;  // model.layers.{i}.post_attention_layernorm.weight  [H]
   tensor_view gate_proj;                 // model.layers.{i}.mlp.gate_proj.weight             [I, H]
   tensor_view up_proj;                   // model.layers.{i}.mlp.up_proj.weight               [I, H]
