@@ -8,6 +8,7 @@
 
 #include <cstring>
 
+#include "engine/attention_onednn.h"
 #include "engine/bf16.h"
 #include "engine/ops.h"
 
@@ -161,7 +162,13 @@ status transformer_forward(transformer& model, kv_cache& cache, std::span<const 
     }
     rope_forward(q, s.positions.data(), model.inv_freq.data(), T, Q, D);
     rope_forward(k, s.positions.data(), model.inv_freq.data(), T, KV, D);
-    attention_forward(att, q, cache.k[li].data(), cache.v[li].data(), T, P, Q, KV, D, c.sliding_window);
+    // Prompts go through oneDNN matmuls; one-token steps and the reference backend use the plain loop.
+    if (mm.backend() == matmul_backend_onednn && T >= 8) {
+      attention_forward_onednn(mm, att, q, cache.k[li].data(), cache.v[li].data(), T, P, Q, KV, D,
+                               c.sliding_window);
+    } else {
+      attention_forward(att, q, cache.k[li].data(), cache.v[li].data(), T, P, Q, KV, D, c.sliding_window);
+    }
     linear_forward(mm, proj, att, l.o_proj, l.o_bias.empty() ? nullptr : l.o_bias.data(), T);
     residual_forward(x, proj, T * C);
 

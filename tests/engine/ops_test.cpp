@@ -4,8 +4,10 @@
 
 #include <cmath>
 #include <random>
+#include <tuple>
 #include <vector>
 
+#include "engine/attention_onednn.h"
 #include "engine/bf16.h"
 #include "engine/matmul.h"
 #include "engine/ops.h"
@@ -183,6 +185,30 @@ TEST(Ops, OnednnLinearMatchesReference) {
     }
   }
   EXPECT_NE(std::string(matmul_backend_description(fast)).find("onednn"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace smelt
+
+namespace smelt {
+namespace {
+
+// The oneDNN prefill attention against the plain loop: past keys, a query count crossing the
+// 128-row block, GQA groups and sliding windows. Both are fp32 with different summation orders.
+TEST(Ops, OnednnAttentionMatchesPlainLoop) {
+  matmul_context ctx(matmul_backend_onednn);
+  const int64_t Q = 6, KV = 2, D = 32;
+  for (auto [T, P, window] :
+       {std::tuple<int64_t, int64_t, int64_t>{200, 0, 0}, {9, 40, 0}, {150, 30, 50}, {20, 5, 1}}) {
+    auto q = random_vector(T * Q * D, 12), k = random_vector((P + T) * KV * D, 13),
+         v = random_vector((P + T) * KV * D, 14);
+    std::vector<float> plain(T * Q * D), fast(T * Q * D);
+    attention_forward(plain.data(), q.data(), k.data(), v.data(), T, P, Q, KV, D, window);
+    attention_forward_onednn(ctx, fast.data(), q.data(), k.data(), v.data(), T, P, Q, KV, D, window);
+    std::vector<double> expect(plain.begin(), plain.end());
+    EXPECT_LT(max_abs_diff(fast, expect), k_fp32_tolerance)
+        << "T " << T << " P " << P << " window " << window;
+  }
 }
 
 }  // namespace

@@ -1,0 +1,16 @@
+// Prefill attention through oneDNN batched fp32 matmuls: the same function as attention_forward
+// (ops.h), computed a block of queries at a time as scores = Q·Kᵀ per KV head group, a masked
+// fp32 softmax, then P·V. Used for prompts; single-token decoding keeps the plain loop.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/matmul.h"
+
+namespace smelt {
+
+// Shapes and meaning as attention_forward: q (T, Q, D), k/v (P+T, KV, D), out (T, Q*D).
+void attention_forward_onednn(matmul_context& ctx, float* out, const float* q, const float* k, const float* v,
+                              int64_t T, int64_t P, int64_t Q, int64_t KV, int64_t D, int64_t window);
+
+}  // namespace smelt
