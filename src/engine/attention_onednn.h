@@ -13,4 +13,10 @@ namespace smelt {
 void attention_forward_onednn(matmul_context& ctx, float* out, const float* q, const float* k, const float* v,
                               int64_t T, int64_t P, int64_t Q, int64_t KV, int64_t D, int64_t window);
 
+// Backward of one sequence's attention from position 0 (training), as attention_backward in
+// ops_backward.h: dq (T, Q, D), dk, dv (T, KV, D) += gradients given dout (T, Q*D).
+void attention_backward_onednn(matmul_context& ctx, float* dq, float* dk, float* dv, const float* dout,
+                               const float* q, const float* k, const float* v, int64_t T, int64_t Q,
+                               int64_t KV, int64_t D, int64_t window);
+
 }  // namespace smelt
