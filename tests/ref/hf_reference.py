@@ -224,8 +224,9 @@ def weights_read(model_dir, wanted):
 
 def rms_norm(x, weight, eps):
     # HF LlamaRMSNorm: fp32 statistics, cast back to the input dtype, then times the weight.
+    # (float64 stays float64: the LoRA self-checks take finite differences in float64.)
     dtype = x.dtype
-    h = x.float()
+    h = x if dtype == torch.float64 else x.float()
     h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + eps)
     return weight * h.to(dtype)
 
@@ -294,7 +295,8 @@ def attention(q, k, v, mask, grouped):
         scores = torch.matmul(q, k.transpose(1, 2)) * scale
     if mask is not None:
         scores = scores.masked_fill(~mask, float("-inf"))
-    probs = torch.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
+    acc = torch.float64 if q.dtype == torch.float64 else torch.float32
+    probs = torch.softmax(scores, dim=-1, dtype=acc).to(q.dtype)
     if grouped:
         return torch.matmul(probs.view(kvh, rep * t, -1), v).view(h, t, d)
     return torch.matmul(probs, v)
@@ -356,6 +358,12 @@ class model:
     def weight(self, name):
         return self.w.get(name)
 
+    def proj(self, i, name, x):
+        # Layer I's linear NAME ("self_attn.q_proj", "mlp.down_proj", ...) applied to x; the LoRA
+        # reference (lora_reference.py) overrides this to add its low-rank term.
+        p = f"model.layers.{i}.{name}."
+        return F.linear(x, self.w[p + "weight"], self.w.get(p + "bias"))
+
     def layer_forward(self, i, x, cos, sin, mask, cache, start):
         # x (T, hidden) -> (T, hidden); writes this layer's K/V at [start, start+T) when CACHE is given.
         c, w, p = self.c, self.w, f"model.layers.{i}."
@@ -363,9 +371,9 @@ class model:
         hd, nh, nkv = c.head_dim, c.num_attention_heads, c.num_key_value_heads
         residual = x
         x = rms_norm(x, w[p + "input_layernorm.weight"], c.rms_norm_eps)
-        q = F.linear(x, w[p + "self_attn.q_proj.weight"], w.get(p + "self_attn.q_proj.bias"))
-        k = F.linear(x, w[p + "self_attn.k_proj.weight"], w.get(p + "self_attn.k_proj.bias"))
-        v = F.linear(x, w[p + "self_attn.v_proj.weight"], w.get(p + "self_attn.v_proj.bias"))
+        q = self.proj(i, "self_attn.q_proj", x)
+        k = self.proj(i, "self_attn.k_proj", x)
+        v = self.proj(i, "self_attn.v_proj", x)
         q = q.view(t, nh, hd)
         k = k.view(t, nkv, hd)
         if c.qk_norm:  # Qwen3: per-head RMSNorm over head_dim, before RoPE
@@ -381,27 +389,32 @@ class model:
             v = cache.v[i][:, :start + t]
         a = attention(q, k, v, mask, self.grouped)  # (H, T, D)
         a = a.transpose(0, 1).reshape(t, nh * hd)
-        x = residual + F.linear(a, w[p + "self_attn.o_proj.weight"], w.get(p + "self_attn.o_proj.bias"))
+        x = residual + self.proj(i, "self_attn.o_proj", a)
         residual = x
         x = rms_norm(x, w[p + "post_attention_layernorm.weight"], c.rms_norm_eps)
-        gate = F.linear(x, w[p + "mlp.gate_proj.weight"])
-        up = F.linear(x, w[p + "mlp.up_proj.weight"])
-        return residual + F.linear(F.silu(gate) * up, w[p + "mlp.down_proj.weight"])
+        gate = self.proj(i, "mlp.gate_proj", x)
+        up = self.proj(i, "mlp.up_proj", x)
+        return residual + self.proj(i, "mlp.down_proj", F.silu(gate) * up)
 
-    def forward(self, ids, cache=None, hidden_out=None, last_only=False):
+    def forward(self, ids, cache=None, hidden_out=None, last_only=False, positions=None, mask=None,
+                rows=None):
         """ids (T,) int64 -> logits (T, V) in the model dtype (last row only when LAST_ONLY).
-        With CACHE, the ids continue the cached sequence. HIDDEN_OUT (a list) gets each layer's output."""
+        With CACHE, the ids continue the cached sequence. HIDDEN_OUT (a list) gets each layer's output.
+        Without a cache, POSITIONS (T,) and MASK (T, T) bool may replace 0..T-1 and the causal mask
+        (packed samples); ROWS (int64 index tensor) picks the positions whose logits are returned."""
         c, w = self.c, self.w
         ids = torch.as_tensor(ids, dtype=torch.int64)
         t = ids.shape[0]
         start = cache.length if cache is not None else 0
         if cache is not None and start + t > cache.capacity:
             raise ref_error(f"kv cache: {start + t} positions exceed its capacity {cache.capacity}")
-        positions = torch.arange(start, start + t)
+        if positions is None:
+            positions = torch.arange(start, start + t)
+            if t > 1 or c.sliding_window:
+                mask = attention_mask(positions, start + t, c.sliding_window)
+        elif cache is not None:
+            raise ref_error("forward: explicit positions are not supported with a KV cache")
         cos, sin = rope_cos_sin(self.inv_freq, positions, self.dtype)
-        mask = None
-        if t > 1 or c.sliding_window:
-            mask = attention_mask(positions, start + t, c.sliding_window)
         x = F.embedding(ids, w["model.embed_tokens.weight"])
         for i in range(c.num_hidden_layers):
             x = self.layer_forward(i, x, cos, sin, mask, cache, start)
@@ -411,6 +424,8 @@ class model:
             cache.length = start + t
         if last_only:
             x = x[-1:]
+        elif rows is not None:
+            x = x[rows]
         x = rms_norm(x, w["model.norm.weight"], c.rms_norm_eps)
         head = w["model.embed_tokens.weight"] if c.tie_word_embeddings else w["lm_head.weight"]
         return F.linear(x, head)
@@ -719,6 +734,12 @@ def cmd_selftest(args):
 
 
 def main(argv):
+    if argv and (argv[0].startswith("lora-") or argv[0] == "selftest-lora"):
+        # LoRA training reference: lora_reference.py (kept apart to keep this file within size).
+        sys.dont_write_bytecode = True
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import lora_reference
+        return lora_reference.main(argv)
     ap = argparse.ArgumentParser(
         prog="hf_reference.py",
         description="Plain-PyTorch reference forward pass for Llama/Mistral/Qwen2/Qwen3 model dirs.")
