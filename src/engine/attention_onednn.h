@@ -1,6 +1,7 @@
 // Prefill attention through oneDNN batched fp32 matmuls: the same function as attention_forward
 // (ops.h), computed a block of queries at a time as scores = Q·Kᵀ per KV head group, a masked
-// fp32 softmax, then P·V. Used for prompts; single-token decoding keeps the plain loop.
+// fp32 softmax, then P·V. Used for prompts; single-token decoding keeps the plain loop. The
+// training backward recomputes the softmax the same way.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,13 @@ namespace smelt {
 // Shapes and meaning as attention_forward: q (T, Q, D), k/v (P+T, KV, D), out (T, Q*D).
 void attention_forward_onednn(matmul_context& ctx, float* out, const float* q, const float* k, const float* v,
                               int64_t T, int64_t P, int64_t Q, int64_t KV, int64_t D, int64_t window);
+
+// attention_backward (ops_backward.h) through oneDNN batched matmuls, a block of queries at a time:
+// S = Q·Kᵀ·scale per KV group, P = masked softmax, dP = dO·Vᵀ, dS = P ⊙ (dP - rowsum(P ⊙ dP)),
+// dq += scale·dS·K, dk += scale·dSᵀ·Q (summed over the group), dv += Pᵀ·dO. One sequence from 0.
+void attention_backward_onednn(matmul_context& ctx, float* dq, float* dk, float* dv, const float* dout,
+                               const float* q, const float* k, const float* v, int64_t T, int64_t Q,
+                               int64_t KV, int64_t D, int64_t window);
 
 // Backward of one sequence's attention from position 0 (training), as attention_backward in
 // ops_backward.h: dq (T, Q, D), dk, dv (T, KV, D) += gradients given dout (T, Q*D).

@@ -6,6 +6,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
+#include <cstring>
 #include <unordered_map>
 
 #include "engine/bf16.h"
@@ -19,6 +20,8 @@ struct matmul_context::onednn_state {
   std::string description;
   bool bf16_native = true;  // false: this CPU has no bf16 matmul; bf16 weights are widened per block
   std::vector<float> widened;
+  // linear_backward_input and matmul_f32 primitives, keyed by shape, flags and scale bits.
+  std::map<std::vector<int64_t>, dnnl::matmul> general;
 };
 
 namespace {
@@ -172,6 +175,164 @@ void linear_forward(matmul_context& ctx, float* out, const float* inp, const wei
   } else {
     linear_onednn(ctx, out, inp, w, bias, M);
   }
+}
+
+// ---- Backward of the frozen linear and the general fp32 product (training) ----
+
+namespace {
+
+// C [M, N] (row stride LDC) = alpha · A · B + beta · C through oneDNN, A [M, K] and B [K, N] given by
+// their strides (a transpose is only a stride swap), TYPE the element type of A and B. beta == 0
+// never reads C (it may hold garbage).
+void onednn_matmul_2d(matmul_context::onednn_state& st, dnnl::memory::data_type type, const void* a,
+                      const dnnl::memory::dims& a_strides, const void* b, const dnnl::memory::dims& b_strides,
+                      float* c, int64_t ldc, int64_t M, int64_t N, int64_t K, float alpha, float beta) {
+  using dt = dnnl::memory::data_type;
+  dnnl::memory::desc a_md({M, K}, type, a_strides), b_md({K, N}, type, b_strides),
+      c_md({M, N}, dt::f32, dnnl::memory::dims{ldc, 1});
+  uint32_t alpha_bits, beta_bits;
+  std::memcpy(&alpha_bits, &alpha, 4);
+  std::memcpy(&beta_bits, &beta, 4);
+  std::vector<int64_t> key = {M,
+                              N,
+                              K,
+                              a_strides[0],
+                              a_strides[1],
+                              b_strides[0],
+                              b_strides[1],
+                              ldc,
+                              static_cast<int64_t>(type),
+                              alpha_bits,
+                              beta_bits};
+  auto it = st.general.find(key);
+  if (it == st.general.end()) {
+    dnnl::primitive_attr attr;
+    if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
+    if (beta != 0.0f) {
+      dnnl::post_ops ops;
+      ops.append_sum(beta);
+      attr.set_post_ops(ops);
+    }
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, c_md), attr, st.engine);
+    if (st.general.size() > 512) st.general.clear();  // many shapes (packed lengths): start over
+    it = st.general.emplace(std::move(key), dnnl::matmul(pd)).first;
+  }
+  it->second.execute(st.stream, {{DNNL_ARG_SRC, dnnl::memory(a_md, st.engine, const_cast<void*>(a))},
+                                 {DNNL_ARG_WEIGHTS, dnnl::memory(b_md, st.engine, const_cast<void*>(b))},
+                                 {DNNL_ARG_DST, dnnl::memory(c_md, st.engine, c)}});
+  st.stream.wait();
+}
+
+void linear_backward_input_reference(float* dinp, const float* dout, const weight_matrix& w, int64_t M,
+                                     bool accumulate) {
+  const int64_t N = w.rows, K = w.cols;
+  const bool is_bf16 = w.dtype == weight_dtype_bf16;
+#pragma omp parallel
+  {
+    std::vector<double> acc(static_cast<size_t>(K));
+#pragma omp for schedule(static)
+    for (int64_t m = 0; m < M; ++m) {
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (int64_t n = 0; n < N; ++n) {
+        float g = dout[m * N + n];
+        if (is_bf16) g = bf16_to_float(float_to_bf16(g));
+        if (is_bf16) {
+          const uint16_t* row = static_cast<const uint16_t*>(w.data) + n * K;
+          for (int64_t k = 0; k < K; ++k) acc[k] += double(g) * double(bf16_to_float(row[k]));
+        } else {
+          const float* row = static_cast<const float*>(w.data) + n * K;
+          for (int64_t k = 0; k < K; ++k) acc[k] += double(g) * double(row[k]);
+        }
+      }
+      float* d = dinp + m * K;
+      for (int64_t k = 0; k < K; ++k) d[k] = static_cast<float>(accumulate ? d[k] + acc[k] : acc[k]);
+    }
+  }
+}
+
+void linear_backward_input_onednn(matmul_context& ctx, float* dinp, const float* dout, const weight_matrix& w,
+                                  int64_t M, bool accumulate) {
+  using dt = dnnl::memory::data_type;
+  auto& st = ctx.onednn();
+  const int64_t N = w.rows, K = w.cols;
+  const float beta = accumulate ? 1.0f : 0.0f;
+  if (w.dtype == weight_dtype_f32) {
+    // dinp [M, K] = dout [M, N] · W [N, K], W read in place (row-major, tag ab).
+    onednn_matmul_2d(st, dt::f32, dout, {N, 1}, w.data, {K, 1}, dinp, K, M, K, N, 1.0f, beta);
+    return;
+  }
+  if (st.bf16_native) {
+    auto& scratch = ctx.bf16_scratch();
+    if (scratch.size() < static_cast<size_t>(M * N)) scratch.resize(static_cast<size_t>(M * N));
+#pragma omp parallel for schedule(static)
+    for (int64_t m = 0; m < M; ++m)
+      float_row_to_bf16(scratch.data() + m * N, dout + m * N, static_cast<size_t>(N));
+    onednn_matmul_2d(st, dt::bf16, scratch.data(), {N, 1}, w.data, {K, 1}, dinp, K, M, K, N, 1.0f, beta);
+    return;
+  }
+  // No bf16 matmul on this CPU: dout rounded to bf16 values in fp32, W widened a block of its rows
+  // (the contraction dimension) at a time; every block after the first adds to dinp.
+  const int64_t block = 256;
+  std::vector<float> rounded(static_cast<size_t>(M * N));
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < M * N; ++i) rounded[i] = bf16_to_float(float_to_bf16(dout[i]));
+  st.widened.resize(static_cast<size_t>(block * K));
+  for (int64_t n0 = 0; n0 < N; n0 += block) {
+    const int64_t nb = std::min(block, N - n0);
+    const uint16_t* rows = static_cast<const uint16_t*>(w.data) + n0 * K;
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < nb; ++r)
+      bf16_row_to_float(st.widened.data() + r * K, rows + r * K, static_cast<size_t>(K));
+    onednn_matmul_2d(st, dt::f32, rounded.data() + n0, {N, 1}, st.widened.data(), {K, 1}, dinp, K, M, K, nb,
+                     1.0f, n0 == 0 ? beta : 1.0f);
+  }
+}
+
+void matmul_f32_reference(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K,
+                          bool trans_a, bool trans_b, float alpha, float beta) {
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t m = 0; m < M; ++m) {
+    for (int64_t n = 0; n < N; ++n) {
+      double sum = 0;
+      for (int64_t k = 0; k < K; ++k) {
+        double a = trans_a ? A[k * M + m] : A[m * K + k];
+        double b = trans_b ? B[n * K + k] : B[k * N + n];
+        sum += a * b;
+      }
+      double prior = beta != 0.0f ? double(beta) * C[m * N + n] : 0.0;
+      C[m * N + n] = static_cast<float>(double(alpha) * sum + prior);
+    }
+  }
+}
+
+}  // namespace
+
+void linear_backward_input(matmul_context& ctx, float* dinp, const float* dout, const weight_matrix& w,
+                           int64_t M, bool accumulate) {
+  if (M == 0) return;
+  if (ctx.backend() == matmul_backend_reference) {
+    linear_backward_input_reference(dinp, dout, w, M, accumulate);
+  } else {
+    linear_backward_input_onednn(ctx, dinp, dout, w, M, accumulate);
+  }
+}
+
+void matmul_f32(matmul_context& ctx, float* C, const float* A, const float* B, int64_t M, int64_t N,
+                int64_t K, bool trans_a, bool trans_b, float alpha, float beta) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {  // an empty sum: C = beta · C
+    for (int64_t i = 0; i < M * N; ++i) C[i] = beta != 0.0f ? beta * C[i] : 0.0f;
+    return;
+  }
+  if (ctx.backend() == matmul_backend_reference) {
+    matmul_f32_reference(C, A, B, M, N, K, trans_a, trans_b, alpha, beta);
+    return;
+  }
+  // op(A) [M, K]: A [M, K] has strides (K, 1); A [K, M] read transposed has strides (1, M).
+  dnnl::memory::dims a_strides = trans_a ? dnnl::memory::dims{1, M} : dnnl::memory::dims{K, 1};
+  dnnl::memory::dims b_strides = trans_b ? dnnl::memory::dims{1, K} : dnnl::memory::dims{N, 1};
+  onednn_matmul_2d(ctx.onednn(), dnnl::memory::data_type::f32, A, a_strides, B, b_strides, C, N, M, N, K,
+                   alpha, beta);
 }
 
 const char* matmul_backend_description(matmul_context& ctx) {
