@@ -48,27 +48,28 @@ double cross_entropy_forward_backward(matmul_context& ctx, float* dhidden, const
   const int64_t V = lm_head.rows, C = lm_head.cols;
   chunk = std::max<int64_t>(1, std::min(chunk, R));
   std::vector<float> logits(static_cast<size_t>(std::max<int64_t>(chunk, 0) * V));
-  double total = 0;
+  // Per-row losses summed in row order at the end: the total does not depend on chunk or threads.
+  std::vector<double> row_loss(static_cast<size_t>(R));
   for (int64_t r0 = 0; r0 < R; r0 += chunk) {
     const int64_t rows = std::min(chunk, R - r0);
     linear_forward(ctx, logits.data(), hidden + r0 * C, lm_head, nullptr, rows);
-    double chunk_loss = 0;
-#pragma omp parallel for schedule(static) reduction(+ : chunk_loss)
+#pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < rows; ++r) {
       float* row = logits.data() + r * V;
       const int32_t label = labels[r0 + r];
       assert(label >= 0 && label < V && "cross_entropy: label out of range (callers validate)");
       const float mx = row_max(row, V);
       const double lse = double(mx) + std::log(row_sum_exp(row, V, mx));
-      chunk_loss += lse - double(row[label]);
+      row_loss[r0 + r] = lse - double(row[label]);
       if (dhidden) {
         row_softmax_scaled(row, V, static_cast<float>(lse), grad_scale);
         row[label] -= grad_scale;
       }
     }
-    total += chunk_loss;
     if (dhidden) linear_backward_input(ctx, dhidden + r0 * C, logits.data(), lm_head, rows, false);
   }
+  double total = 0;
+  for (double l : row_loss) total += l;
   return total;
 }
 
