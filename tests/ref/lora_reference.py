@@ -581,9 +581,14 @@ def selftest_lora_run(model_dir):
 # ---------------------------------------------------------------------------------------------------
 # Command line
 
+DTYPES = {**ref.DTYPES, "f64": torch.float64}
+
+
 def load(args, lora_dir):
-    m = lora_model(args.model_dir, ref.DTYPES[args.dtype], None)
+    m = lora_model(args.model_dir, DTYPES[args.dtype], None)
     a = adapter_read(lora_dir, m.c) if lora_dir else None
+    if a is not None and args.dtype == "f64":  # LoRA params follow the model only in float64
+        a.params = {n: p.double() for n, p in a.params.items()}
     m.set_adapter(a)
     return m, a
 
@@ -649,7 +654,7 @@ def main(argv):
         p.add_argument("model_dir")
         if adapter:
             p.add_argument("--adapter", required=True, help="PEFT adapter dir")
-        p.add_argument("--dtype", choices=sorted(ref.DTYPES), default="f32")
+        p.add_argument("--dtype", choices=sorted(DTYPES), default="f32")
         p.add_argument("--no-pack", action="store_true", help="run each sample alone instead of packed")
 
     p = sub.add_parser("lora-grads", help="step loss and its gradient for every lora_A/lora_B (no dropout)")
