@@ -3,6 +3,7 @@
 # causal LMs written from the math of Hugging Face's modeling_llama/qwen2/qwen3.py (eager attention).
 # Reads config.json and safetensors itself (no transformers, no safetensors package). It leaves
 # tokenization, chat templates and sampling to others: it takes token ids and does greedy argmax only.
+# LoRA training lives in lora_reference.py (reached through this file's lora-* commands).
 # Run with /usr/bin/python3 (Debian's python3-torch). Usage: see tests/ref/README.md or --help.
 
 import argparse
@@ -742,7 +743,9 @@ def main(argv):
         return lora_reference.main(argv)
     ap = argparse.ArgumentParser(
         prog="hf_reference.py",
-        description="Plain-PyTorch reference forward pass for Llama/Mistral/Qwen2/Qwen3 model dirs.")
+        description="Plain-PyTorch reference forward pass for Llama/Mistral/Qwen2/Qwen3 model dirs. "
+                    "LoRA training (lora_reference.py): lora-init, lora-grads, lora-eval, lora-train, "
+                    "selftest-lora (each with --help).")
     sub = ap.add_subparsers(dest="cmd", required=True)
 
     def common(p, ids=True):
