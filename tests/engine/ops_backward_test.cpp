@@ -177,7 +177,9 @@ TEST(OpsBackward, AttentionOnednnMatchesPlain) {
         scale = std::max(scale, std::fabs(double(want[i]) - 0.25));
         worst = std::max(worst, std::fabs(double(got[i]) - want[i]));
       }
-      if (nonzero) EXPECT_GT(scale, 1e-3) << what;
+      if (nonzero) {
+        EXPECT_GT(scale, 1e-3) << what;
+      }
       EXPECT_LE(worst, 1e-5 * std::max(scale, 1.0)) << what << " T" << c.T << " window " << c.window;
     };
     check(dq, eq, "dq", c.window != 1);  // window 1: zero, as above
