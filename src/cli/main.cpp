@@ -13,11 +13,17 @@ namespace {
 
 const std::vector<command>& command_table() {
   static const std::vector<command> table = {
-      {&extract_spec, extract_run},           {&data_check_spec, data_check_run},
-      {&data_fix_spec, data_fix_run},         {&data_convert_spec, data_convert_run},
-      {&data_split_spec, data_split_run},     {&data_stats_spec, data_stats_run},
-      {&corpus_build_spec, corpus_build_run}, {&tokenize_spec, tokenize_run},
-      {&model_init_spec, model_init_run}, {&generate_spec, generate_run}, {&chat_spec, chat_run},
+      {&extract_spec, extract_run},
+      {&data_check_spec, data_check_run},
+      {&data_fix_spec, data_fix_run},
+      {&data_convert_spec, data_convert_run},
+      {&data_split_spec, data_split_run},
+      {&data_stats_spec, data_stats_run},
+      {&corpus_build_spec, corpus_build_run},
+      {&tokenize_spec, tokenize_run},
+      {&model_init_spec, model_init_run},
+      {&generate_spec, generate_run},
+      {&chat_spec, chat_run},
   };
   return table;
 }
