@@ -33,8 +33,8 @@ struct lora_saved {
 
 // y (M, out) += scale · (dropout(x) · Aᵀ) · Bᵀ for x (M, in). DROPOUT in [0, 1): the mask is drawn
 // from RNG (only when dropout > 0) and saved.
-void lora_forward(matmul_context& ctx, float* y, const float* x, const lora_weights& w, int64_t M, float dropout,
-                  std::mt19937_64& rng, lora_saved& saved);
+void lora_forward(matmul_context& ctx, float* y, const float* x, const lora_weights& w, int64_t M,
+                  float dropout, std::mt19937_64& rng, lora_saved& saved);
 
 // Given dy (M, out): dA (rank, in) += and dB (out, rank) += the parameter gradients; dx (M, in) +=
 // the input gradient through the LoRA branch (the frozen W's part is linear_backward_input's).

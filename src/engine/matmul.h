@@ -55,14 +55,14 @@ void linear_forward(matmul_context& ctx, float* out, const float* inp, const wei
 // Backward of linear_forward with respect to its input (W is frozen, so no weight gradient):
 // dinp [M, K] (+)= dout [M, N] · W. With bf16 weights dout is rounded to bf16 first (as autocast
 // does); ACCUMULATE adds to dinp instead of overwriting it.
-void linear_backward_input(matmul_context& ctx, float* dinp, const float* dout, const weight_matrix& w, int64_t M,
-                           bool accumulate);
+void linear_backward_input(matmul_context& ctx, float* dinp, const float* dout, const weight_matrix& w,
+                           int64_t M, bool accumulate);
 
 // General fp32 product for small trainable matrices (LoRA): C [M, N] = alpha · op(A) · op(B) + beta · C,
 // op(A) [M, K] is A [M, K] or, when TRANS_A, A [K, M] read transposed; likewise op(B) [K, N] from
 // B [K, N] or B [N, K]. Row-major, contiguous.
-void matmul_f32(matmul_context& ctx, float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K,
-                bool trans_a, bool trans_b, float alpha, float beta);
+void matmul_f32(matmul_context& ctx, float* C, const float* A, const float* B, int64_t M, int64_t N,
+                int64_t K, bool trans_a, bool trans_b, float alpha, float beta);
 
 // A name for logs and benchmarks: "onednn (avx512_core_bf16)", "reference".
 const char* matmul_backend_description(matmul_context& ctx);

@@ -9,11 +9,12 @@ namespace smelt {
 
 // rmsnorm_forward backward: dinp (N, C) += d/dinp of out = inp * rstd * weight, given dout (N, C),
 // the forward's inp and rstd (N). The weight is frozen.
-void rmsnorm_backward(float* dinp, const float* dout, const float* inp, const float* weight, const float* rstd,
-                      int64_t N, int64_t C);
+void rmsnorm_backward(float* dinp, const float* dout, const float* inp, const float* weight,
+                      const float* rstd, int64_t N, int64_t C);
 
 // rope_forward backward, in place on dx (T, H, D): the rotation by -angle (RoPE is orthogonal).
-void rope_backward(float* dx, const int64_t* positions, const float* inv_freq, int64_t T, int64_t H, int64_t D);
+void rope_backward(float* dx, const int64_t* positions, const float* inv_freq, int64_t T, int64_t H,
+                   int64_t D);
 
 // Causal GQA attention of ONE sequence of T tokens starting at position 0 (training; packed
 // samples are separate calls): forward out (T, Q*D) from q (T, Q, D), k, v (T, KV, D), WINDOW as in
@@ -23,6 +24,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
                         const float* v, int64_t T, int64_t Q, int64_t KV, int64_t D, int64_t window);
 
 // swiglu_forward backward: dgate, dup (n) += gradients given dout (n) and the forward's gate, up.
-void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t n);
+void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up,
+                     int64_t n);
 
 }  // namespace smelt

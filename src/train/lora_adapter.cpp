@@ -13,7 +13,8 @@ adapter lora_model_to_adapter(const lora_model& model, const std::string& base_m
   a.config.use_rslora = model.options.rslora;
   a.config.base_model_name_or_path = base_model_name;
   for (int t = 0; t < lora_target_count; ++t)
-    if (model.options.targets[t]) a.config.target_modules.push_back(lora_target_name(static_cast<lora_target>(t)));
+    if (model.options.targets[t])
+      a.config.target_modules.push_back(lora_target_name(static_cast<lora_target>(t)));
   for (size_t l = 0; l < model.layers.size(); ++l)
     for (int t = 0; t < lora_target_count; ++t) {
       const auto& p = model.layers[l][t];
