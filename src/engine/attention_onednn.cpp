@@ -54,6 +54,35 @@ void batched_matmul_acc(const dnnl::engine& engine, dnnl::stream& stream, float*
   stream.wait();
 }
 
+// One row of the backward: p (n) <- softmax of p·scale over [lo, hi] (zero elsewhere), then
+// d (n) <- p ⊙ (d - Σ p ⊙ d) (d holds dP on entry, dS on exit). Vector loops, fp32 exp.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void softmax_backward_row(float* p, float* d,
+                                                                                       int64_t lo, int64_t hi,
+                                                                                       int64_t n,
+                                                                                       float scale) {
+  float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
+  for (int64_t s = lo; s <= hi; ++s) mx = std::max(mx, p[s] * scale);
+  float sum = 0;
+  for (int64_t s = lo; s <= hi; ++s) {
+    p[s] = std::exp(p[s] * scale - mx);
+    sum += p[s];
+  }
+  const float inv = 1.0f / sum;
+  float delta = 0;
+#pragma omp simd reduction(+ : delta)
+  for (int64_t s = lo; s <= hi; ++s) {
+    p[s] *= inv;
+    delta += p[s] * d[s];
+  }
+#pragma omp simd
+  for (int64_t s = lo; s <= hi; ++s) d[s] = p[s] * (d[s] - delta);
+  std::fill(p, p + lo, 0.0f);
+  std::fill(d, d + lo, 0.0f);
+  std::fill(p + hi + 1, p + n, 0.0f);
+  std::fill(d + hi + 1, d + n, 0.0f);
+}
+
 }  // namespace
 
 void attention_forward_onednn(matmul_context& ctx, float* out, const float* q, const float* k, const float* v,
@@ -142,21 +171,7 @@ void attention_backward_onednn(matmul_context& ctx, float* dq, float* dk, float*
         const int64_t pos = t0 + t;
         const int64_t lo = (window > 0 ? std::max<int64_t>(0, pos - window + 1) : 0) - first,
                       hi = pos - first;
-        float mx = -INFINITY;
-        for (int64_t s = lo; s <= hi; ++s) mx = std::max(mx, prow[s] * scale);
-        float sum = 0;
-        for (int64_t s = 0; s < Sn; ++s) {
-          float e = (s >= lo && s <= hi) ? std::exp(prow[s] * scale - mx) : 0.0f;
-          prow[s] = e;
-          sum += e;
-        }
-        const float inv = 1.0f / sum;
-        float delta = 0;
-        for (int64_t s = 0; s < Sn; ++s) {
-          prow[s] *= inv;
-          delta += prow[s] * drow[s];
-        }
-        for (int64_t s = 0; s < Sn; ++s) drow[s] = prow[s] * (drow[s] - delta);
+        softmax_backward_row(prow, drow, lo, hi, Sn, scale);
       }
     }
     // dq (KV, G, Tb, D) += scale · dS · k
