@@ -187,8 +187,8 @@ TEST(optimizer, adamw_and_clipping_match_torch) {
   EXPECT_LT(clipped, p.steps - 3) << "the inputs should exercise the unclipped path";
   // Same float32 operations in the same order as torch's single-tensor AdamW; the clip coefficient
   // (double here, float32 there) differs in the last bits. Measured NMSE <= 3e-14; 1e-11 leaves
-  // room for other libm/vectorization while a formula slip (bias correction, eps placement, coupled
-  // decay) changes 20 steps of updates at the 1e-3 relative level or more.
+  // room for other libm/vectorization, while slips measured in torch on inputs like these (no
+  // decay, eps 1e-6 for 1e-8, beta2 0.99, coupled L2 decay) give NMSE >= 5e-7.
   const double e_param = nmse(params, read_floats(dir / "out_params.f32"));
   const double e_m = nmse(concat(opt, false), read_floats(dir / "out_m.f32"));
   const double e_v = nmse(concat(opt, true), read_floats(dir / "out_v.f32"));
