@@ -286,6 +286,11 @@ result<train_summary> train_run(const train_options& o,
       sum += r->sum;
     }
     const double grad_norm = clip_grad_norm(groups, o.max_grad_norm);
+    if (!std::isfinite(grad_norm))
+      return make_error(
+          fmt::format("step {}: the gradient norm is {} (loss {}); the last checkpoint is intact — "
+                      "lower --lr or check the data",
+                      step + 1, grad_norm, sum / static_cast<double>(count)));
     const double lr = lr_at(step, o.schedule, o.lr, warmup, total);
     opt.step(lr);
     last_loss = sum / static_cast<double>(count);
