@@ -26,6 +26,8 @@ result<generate_result> generate(transformer& model, const tokenizer& tok, kv_ca
 
   generate_result out;
   out.prompt_tokens = static_cast<int64_t>(prompt.size());
+  // Keys/values computed with another adapter are of no use here (kv_cache::adapter_id).
+  if (cache.adapter_id != (options.adapter ? options.adapter->id : 0)) kv_cache_truncate(cache, 0);
   // Keep the cached prefix shared with this prompt; at least one prompt token is recomputed to get logits.
   size_t shared = 0;
   while (shared < cache.tokens.size() && shared + 1 < prompt.size() && cache.tokens[shared] == prompt[shared])
@@ -46,7 +48,8 @@ result<generate_result> generate(transformer& model, const tokenizer& tok, kv_ca
 
   std::vector<float> logits;
   auto start = std::chrono::steady_clock::now();
-  if (auto s = transformer_forward(model, cache, prompt.subspan(shared), logits); !s) return s.err();
+  if (auto s = transformer_forward(model, cache, prompt.subspan(shared), logits, false, options.adapter); !s)
+    return s.err();
   out.prefill_seconds = seconds_since(start);
   start = std::chrono::steady_clock::now();
   out.finish_reason = "length";
@@ -65,7 +68,7 @@ result<generate_result> generate(transformer& model, const tokenizer& tok, kv_ca
     if (cancelled) break;
     if (n + 1 == options.max_new_tokens || cache.length >= cache.capacity) break;
     int32_t next[1] = {id};
-    if (auto s = transformer_forward(model, cache, next, logits); !s) return s.err();
+    if (auto s = transformer_forward(model, cache, next, logits, false, options.adapter); !s) return s.err();
   }
   if (!stops.stopped()) {
     emit(stops.push(decoder.finish()));

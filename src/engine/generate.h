@@ -1,6 +1,7 @@
 // The generation loop: prompt ids -> sampled continuation, streamed as text pieces that never end
 // inside a UTF-8 character or a possible stop string. Reuses the longest prefix the KV cache
-// already holds (multi-turn chat). Chat rendering and HTTP shapes are the callers' business.
+// already holds (multi-turn chat) when it was computed with the same adapter. Chat rendering and
+// HTTP shapes are the callers' business.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/lora_adapter_set.h"
 #include "engine/sampling.h"
 #include "engine/transformer.h"
 #include "model/tokenizer.h"
@@ -22,6 +24,9 @@ struct generate_options {
   std::vector<int32_t> stop_ids;          // end of generation (EOS ids); never part of the text
   std::vector<std::string> stop_strings;  // OpenAI semantics: the text ends before the match
   bool skip_special = true;               // leave special tokens out of the text
+  // LoRA adapter applied unmerged, or null for the base model. Not owned: it must outlive the call.
+  // A cache computed with another adapter (or without) is cleared, never reused.
+  const lora_adapter_set* adapter = nullptr;
 };
 
 struct generate_result {

@@ -1,4 +1,5 @@
-// model_runtime.h: opens the pieces of a model directory and applies its generation defaults.
+// model_runtime.h: opens the pieces of a model directory, applies its generation defaults and
+// binds adapters to it.
 #include "engine/model_runtime.h"
 
 #include <fmt/format.h>
@@ -31,6 +32,11 @@ result<model_runtime> model_runtime_open(const std::filesystem::path& dir, matmu
   if (!model) return model.err();
   rt.model = std::move(*model);
   return rt;
+}
+
+result<lora_adapter_set> model_runtime_load_adapter(const model_runtime& rt,
+                                                    const std::filesystem::path& dir) {
+  return lora_adapter_set_load(dir, rt.model->config, rt.model->dir.path.string());
 }
 
 sampling_params model_runtime_sampling_defaults(const model_runtime& rt) {

@@ -1,7 +1,8 @@
 // transformer.h: weight binding and the layer loop. Per layer (HF modeling_llama / qwen2 / qwen3):
 //   h = x + o_proj(attention(rope(qk_norm(q_proj(n))), rope(qk_norm(k_proj(n))), v_proj(n))),  n = rmsnorm(x)
 //   x' = h + down_proj(silu(gate_proj(m)) * up_proj(m)),                                       m = rmsnorm(h)
-// then a final rmsnorm and lm_head. Training's saved activations and backward come later.
+// then a final rmsnorm and lm_head; with an adapter each adapted linear adds scale·B(A·in) to its
+// output (after the bias, before qk-norm and RoPE). Training's activations and backward are src/train's.
 #include "engine/transformer.h"
 
 #include <fmt/format.h>
@@ -10,6 +11,7 @@
 
 #include "engine/attention_onednn.h"
 #include "engine/bf16.h"
+#include "engine/lora_adapter_set.h"
 #include "engine/ops.h"
 
 namespace smelt {
@@ -26,6 +28,7 @@ kv_cache kv_cache_create(const model_config& config, int64_t capacity) {
 void kv_cache_truncate(kv_cache& cache, int64_t length) {
   cache.length = std::min(cache.length, std::max<int64_t>(0, length));
   cache.tokens.resize(static_cast<size_t>(cache.length));
+  if (cache.length == 0) cache.adapter_id = 0;
 }
 
 namespace {
@@ -106,7 +109,7 @@ result<std::unique_ptr<transformer>> transformer_create(model_dir dir, matmul_ba
 }
 
 status transformer_forward(transformer& model, kv_cache& cache, std::span<const int32_t> tokens,
-                           std::vector<float>& logits, bool all_positions) {
+                           std::vector<float>& logits, bool all_positions, const lora_adapter_set* adapter) {
   const model_config& c = model.config;
   const int64_t T = static_cast<int64_t>(tokens.size()), P = cache.length;
   const int64_t C = c.hidden_size, D = c.head_dim, Q = c.num_attention_heads, KV = c.num_key_value_heads;
@@ -119,6 +122,15 @@ status transformer_forward(transformer& model, kv_cache& cache, std::span<const 
   for (int32_t id : tokens)
     if (id < 0 || id >= V)
       return make_error(fmt::format("token id {} is outside the model's vocabulary (size {})", id, V));
+  const uint64_t adapter_id = adapter ? adapter->id : 0;
+  if (P > 0 && cache.adapter_id != adapter_id)
+    return make_error(
+        fmt::format("the KV cache holds {} positions computed with {} but this call uses {}; clear it first",
+                    P, cache.adapter_id ? "another adapter" : "the base model",
+                    adapter ? "adapter " + adapter->source : std::string("the base model")));
+  if (adapter && adapter->layers.size() != model.layers.size())
+    return make_error(fmt::format("adapter {} has {} layers but the model has {}", adapter->source,
+                                  adapter->layers.size(), model.layers.size()));
 
   for (size_t li = 0; li < cache.k.size(); ++li) {
     const size_t need = static_cast<size_t>((P + T) * W);
@@ -146,6 +158,13 @@ status transformer_forward(transformer& model, kv_cache& cache, std::span<const 
   s.positions.resize(static_cast<size_t>(T));
   for (int64_t t = 0; t < T; ++t) s.positions[t] = P + t;
   matmul_context& mm = *model.matmul;
+  // y (T, out) += scale · B (A x) for LAYER's TARGET when the adapter has it; no dropout.
+  std::mt19937_64 no_rng;  // unused: lora_forward draws only when dropout > 0
+  auto lora = [&](size_t layer, lora_target target, float* y, const float* in) {
+    if (!adapter) return;
+    if (const lora_weights* w = lora_adapter_set_find(*adapter, layer, target))
+      lora_forward(mm, y, in, *w, T, 0.0f, no_rng, s.lora);
+  };
 
   embedding_forward(x, model.embed_tokens, tokens.data(), T);
   for (size_t li = 0; li < model.layers.size(); ++li) {
@@ -156,6 +175,9 @@ status transformer_forward(transformer& model, kv_cache& cache, std::span<const 
     linear_forward(mm, q, xn, l.q_proj, l.q_bias.empty() ? nullptr : l.q_bias.data(), T);
     linear_forward(mm, k, xn, l.k_proj, l.k_bias.empty() ? nullptr : l.k_bias.data(), T);
     linear_forward(mm, v, xn, l.v_proj, l.v_bias.empty() ? nullptr : l.v_bias.data(), T);
+    lora(li, lora_target_q, q, xn);
+    lora(li, lora_target_k, k, xn);
+    lora(li, lora_target_v, v, xn);
     if (!l.q_norm.empty()) {
       rmsnorm_forward(q, nullptr, q, l.q_norm.data(), T * Q, D, eps);
       rmsnorm_forward(k, nullptr, k, l.k_norm.data(), T * KV, D, eps);
@@ -170,16 +192,21 @@ status transformer_forward(transformer& model, kv_cache& cache, std::span<const 
       attention_forward(att, q, cache.k[li].data(), cache.v[li].data(), T, P, Q, KV, D, c.sliding_window);
     }
     linear_forward(mm, proj, att, l.o_proj, l.o_bias.empty() ? nullptr : l.o_bias.data(), T);
+    lora(li, lora_target_o, proj, att);
     residual_forward(x, proj, T * C);
 
     rmsnorm_forward(xn, nullptr, x, l.post_attention_layernorm.data(), T, C, eps);
     linear_forward(mm, gate, xn, l.gate_proj, nullptr, T);
     linear_forward(mm, up, xn, l.up_proj, nullptr, T);
+    lora(li, lora_target_gate, gate, xn);
+    lora(li, lora_target_up, up, xn);
     swiglu_forward(gate, gate, up, T * I);
     linear_forward(mm, proj, gate, l.down_proj, nullptr, T);
+    lora(li, lora_target_down, proj, gate);
     residual_forward(x, proj, T * C);
   }
   cache.length = P + T;
+  cache.adapter_id = adapter_id;
   cache.tokens.insert(cache.tokens.end(), tokens.begin(), tokens.end());
 
   const int64_t rows = all_positions ? T : 1;

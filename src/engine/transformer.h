@@ -1,7 +1,8 @@
 // The decoder-only transformer of Llama / Mistral / Qwen2 / Qwen3 checkpoints, forward pass on the
 // CPU: one readable layer loop over ops.h and matmul.h, with a KV cache for generation. Weights
 // stay where model_dir mapped them, in their stored dtype (F16 files are widened once to fp32).
-// Sampling, stop strings and the generation loop live in sampling.h / generate.h.
+// LoRA adapters apply unmerged per call (lora_adapter_set.h), so the base and any number of adapters
+// share one transformer. Sampling, stop strings and the generation loop live in sampling.h / generate.h.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "engine/lora.h"
 #include "engine/matmul.h"
 #include "model/model_dir.h"
 
@@ -18,17 +20,22 @@ namespace smelt {
 // Keys and values of every processed position, per layer: k[layer], v[layer] (length, KV * D),
 // fp32, keys after RoPE, grown on demand up to capacity positions. tokens holds the id at each
 // position, so a caller can keep the longest shared prefix between requests.
+// A cache belongs to one adapter: its keys/values depend on the adapter's k/v (and, through the
+// residual stream, every) LoRA branch. adapter_id records which (0: the base model); a forward
+// with another adapter on a non-empty cache is refused, and generate clears the cache instead.
 struct kv_cache {
   int64_t capacity = 0;
   int64_t length = 0;
   int64_t width = 0;  // KV * D
   std::vector<std::vector<float>> k, v;
   std::vector<int32_t> tokens;  // (length)
+  uint64_t adapter_id = 0;      // lora_adapter_set::id of the positions held; 0 without adapter
 };
 
 // An empty cache for at most CAPACITY positions; memory is taken as positions are filled.
 kv_cache kv_cache_create(const model_config& config, int64_t capacity);
-// Forgets positions from LENGTH on (keeps a shared prompt prefix between turns).
+// Forgets positions from LENGTH on (keeps a shared prompt prefix between turns). Truncating to 0
+// also forgets the adapter the cache was computed with.
 void kv_cache_truncate(kv_cache& cache, int64_t length);
 
 struct transformer_layer {
@@ -44,7 +51,10 @@ struct transformer_layer {
 struct transformer_scratch {
   std::vector<float> x, xn, q, k, v, att, proj, gate, up;
   std::vector<int64_t> positions;
+  lora_saved lora;  // the LoRA branch's (T, rank) intermediate
 };
+
+struct lora_adapter_set;
 
 struct transformer {
   model_dir dir;  // owns the mapped weight files every weight_matrix points into
@@ -63,8 +73,12 @@ result<std::unique_ptr<transformer>> transformer_create(model_dir dir, matmul_ba
 
 // Runs TOKENS at positions cache.length .. cache.length + T - 1, appends their keys/values to the
 // cache and writes logits: (T, V) when ALL_POSITIONS, else only the last position's (V).
-// Errors: a token id outside the vocabulary, or the cache's capacity exceeded.
+// ADAPTER (may be null: the base model) adds its LoRA branch to each adapted linear, without
+// dropout; it must have been built for this model's config (lora_adapter_set_create checks).
+// Errors: a token id outside the vocabulary, the cache's capacity exceeded, or a non-empty cache
+// computed with another adapter (see kv_cache).
 status transformer_forward(transformer& model, kv_cache& cache, std::span<const int32_t> tokens,
-                           std::vector<float>& logits, bool all_positions = false);
+                           std::vector<float>& logits, bool all_positions = false,
+                           const lora_adapter_set* adapter = nullptr);
 
 }  // namespace smelt
