@@ -38,6 +38,8 @@ extern const command_spec generate_spec;
 int generate_run(const parsed_args& args);
 extern const command_spec chat_spec;
 int chat_run(const parsed_args& args);
+extern const command_spec compare_spec;
+int compare_run(const parsed_args& args);
 extern const command_spec train_spec;
 int train_run_command(const parsed_args& args);
 extern const command_spec eval_spec;

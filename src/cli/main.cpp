@@ -24,6 +24,7 @@ const std::vector<command>& command_table() {
       {&model_init_spec, model_init_run},
       {&generate_spec, generate_run},
       {&chat_spec, chat_run},
+      {&compare_spec, compare_run},
       {&train_spec, train_run_command},
       {&eval_spec, eval_run_command},
   };
