@@ -246,8 +246,11 @@ std::vector<option_spec> compare_options() {
       {"out", 'o', "PREFIX", "compare", "write PREFIX.json and PREFIX.md"},
       {"raw", 0, "", "", "no chat template: tokenize each prompt as is (base models)"},
   };
-  for (option_spec& s : generation_option_specs())
-    if (s.name != "stats") o.push_back(std::move(s));
+  for (option_spec& s : generation_option_specs()) {
+    if (s.name == "stats") continue;
+    if (s.name == "system") s.help = "system message for prompts that bring none";
+    o.push_back(std::move(s));
+  }
   return o;
 }
 
