@@ -10,6 +10,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/vec_exp.h"
+
 namespace smelt {
 
 namespace {
@@ -64,8 +66,9 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void softmax_backwa
 #pragma omp simd reduction(max : mx)
   for (int64_t s = lo; s <= hi; ++s) mx = std::max(mx, p[s] * scale);
   float sum = 0;
+#pragma omp simd reduction(+ : sum)
   for (int64_t s = lo; s <= hi; ++s) {
-    p[s] = std::exp(p[s] * scale - mx);
+    p[s] = vec_exp(p[s] * scale - mx);
     sum += p[s];
   }
   const float inv = 1.0f / sum;
@@ -81,6 +84,26 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void softmax_backwa
   std::fill(d, d + lo, 0.0f);
   std::fill(p + hi + 1, p + n, 0.0f);
   std::fill(d + hi + 1, d + n, 0.0f);
+}
+
+// One row of the forward: row (n) <- softmax of row·scale over [lo, hi], zero elsewhere.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void softmax_row(float* row, int64_t lo,
+                                                                              int64_t hi, int64_t n,
+                                                                              float scale) {
+  float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
+  for (int64_t s = lo; s <= hi; ++s) mx = std::max(mx, row[s] * scale);
+  float sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t s = lo; s <= hi; ++s) {
+    row[s] = vec_exp(row[s] * scale - mx);
+    sum += row[s];
+  }
+  const float inv = 1.0f / sum;
+#pragma omp simd
+  for (int64_t s = lo; s <= hi; ++s) row[s] *= inv;
+  std::fill(row, row + lo, 0.0f);
+  std::fill(row + hi + 1, row + n, 0.0f);
 }
 
 }  // namespace
@@ -109,16 +132,7 @@ void attention_forward_onednn(matmul_context& ctx, float* out, const float* q, c
         const int64_t pos = P + t0 + t;
         const int64_t lo = (window > 0 ? std::max<int64_t>(0, pos - window + 1) : 0) - first,
                       hi = pos - first;
-        float mx = -INFINITY;
-        for (int64_t s = lo; s <= hi; ++s) mx = std::max(mx, row[s] * scale);
-        float sum = 0;
-        for (int64_t s = 0; s < Sn; ++s) {
-          float e = (s >= lo && s <= hi) ? std::exp(row[s] * scale - mx) : 0.0f;
-          row[s] = e;
-          sum += e;
-        }
-        const float inv = 1.0f / sum;
-        for (int64_t s = lo; s <= hi; ++s) row[s] *= inv;
+        softmax_row(row, lo, hi, Sn, scale);
       }
     }
     // out (KV, G, Tb, D) = p (KV, G, Tb, Sn) · v (KV, 1, Sn, D)

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/bf16.h"
+#include "engine/vec_exp.h"
 
 namespace smelt {
 
@@ -114,7 +115,7 @@ void attention_forward(float* out, const float* q, const float* k, const float* 
 
 SMELT_CLONES void swiglu_forward(float* out, const float* gate, const float* up, int64_t n) {
 #pragma omp parallel for schedule(static) if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+  for (int64_t i = 0; i < n; ++i) out[i] = gate[i] / (1.0f + vec_exp(-gate[i])) * up[i];
 }
 
 SMELT_CLONES void residual_forward(float* x, const float* delta, int64_t n) {

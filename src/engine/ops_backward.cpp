@@ -7,6 +7,8 @@
 #include <cmath>
 #include <vector>
 
+#include "engine/vec_exp.h"
+
 namespace smelt {
 
 #define SMELT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -137,7 +139,7 @@ SMELT_CLONES void swiglu_backward(float* dgate, float* dup, const float* dout, c
   // silu(g) = g σ(g); silu'(g) = σ(g) (1 + g (1 - σ(g))).
 #pragma omp parallel for schedule(static) if (n > 65536)
   for (int64_t i = 0; i < n; ++i) {
-    const float g = gate[i], sig = 1.0f / (1.0f + std::exp(-g));
+    const float g = gate[i], sig = 1.0f / (1.0f + vec_exp(-g));
     dgate[i] += dout[i] * up[i] * sig * (1.0f + g * (1.0f - sig));
     dup[i] += dout[i] * g * sig;
   }
