@@ -17,12 +17,13 @@ const command_spec model_init_spec = {
     "Writes config.json, generation_config.json and model.safetensors (bf16 weights drawn from\n"
     "normal(0, 0.02), RMSNorm weights one; the same seed gives the same bytes) and copies\n"
     "tokenizer.json and tokenizer_config.json from --tokenizer. Presets: tiny (hidden 64, 2 layers,\n"
-    "4 heads, 2 KV heads, vocabulary from the tokenizer; any --arch), qwen2.5-0.5b, qwen2.5-1.5b,\n"
+    "4 heads, 2 KV heads, vocabulary from the tokenizer; any --arch), small (hidden 512, 4 layers; the\n"
+    "demo size; any --arch), qwen2.5-0.5b, qwen2.5-1.5b,\n"
     "qwen2.5-7b (qwen2) and llama-3.1-8b (llama), with the shapes of the published models; their\n"
     "vocabulary must cover the tokenizer's ids. Large presets are written as a stream.",
     {
         {"arch", 0, "llama|qwen2|qwen3", "", "architecture; none: the preset's own (llama for tiny)"},
-        {"preset", 0, "tiny|qwen2.5-0.5b|qwen2.5-1.5b|qwen2.5-7b|llama-3.1-8b", "tiny", "model shape"},
+        {"preset", 0, "tiny|small|qwen2.5-0.5b|qwen2.5-1.5b|qwen2.5-7b|llama-3.1-8b", "tiny", "model shape"},
         {"tokenizer", 0, "DIR", "", "directory with tokenizer.json (+ tokenizer_config.json), required"},
         {"out", 'o', "DIR", "", "output directory, required (created; must not hold a model yet)"},
         {"seed", 0, "N", "0", "random seed"},

@@ -111,8 +111,8 @@ std::optional<std::string> token_text(const nlohmann::json& v) {
 }  // namespace
 
 const std::vector<std::string>& model_init_presets() {
-  static const std::vector<std::string> presets = {"tiny", "qwen2.5-0.5b", "qwen2.5-1.5b", "qwen2.5-7b",
-                                                   "llama-3.1-8b"};
+  static const std::vector<std::string> presets = {"tiny",         "small",      "qwen2.5-0.5b",
+                                                   "qwen2.5-1.5b", "qwen2.5-7b", "llama-3.1-8b"};
   return presets;
 }
 
@@ -144,12 +144,16 @@ result<model_config> model_init_config(const std::string& arch_name, const std::
     c.vocab_size = 128256, c.tie_word_embeddings = false;
     c.rms_norm_eps = 1e-5, c.rope_theta = 500000.0, c.max_position_embeddings = 131072;
     c.rope_scaling = {rope_scaling_llama3, 8.0, 1.0, 4.0, 8192};
-  } else if (preset == "tiny") {
+  } else if (preset == "tiny" || preset == "small") {
     auto arch = arch_named(arch_name.empty() ? "llama" : arch_name);
     if (!arch) return arch.err();
     c.arch = *arch;
     c.hidden_size = 64, c.intermediate_size = 128, c.num_hidden_layers = 2;
     c.num_attention_heads = 4, c.num_key_value_heads = 2, c.head_dim = 16;
+    if (preset == "small") {  // the demo size: wide enough that a LoRA can make confident predictions
+      c.hidden_size = 512, c.intermediate_size = 1536, c.num_hidden_layers = 4;
+      c.num_attention_heads = 8, c.num_key_value_heads = 2, c.head_dim = 64;
+    }
     c.vocab_size = vocab_size, c.max_position_embeddings = 8192;
     c.rms_norm_eps = 1e-6, c.rope_theta = 10000.0;
     if (c.arch == model_arch_llama) {  // Llama 3.1's rope scaling, so tests exercise it
@@ -158,13 +162,15 @@ result<model_config> model_init_config(const std::string& arch_name, const std::
     } else if (c.arch == model_arch_qwen2) {
       c.attention_bias = true, c.tie_word_embeddings = true, c.rope_theta = 1000000.0;
     } else {  // Qwen3: explicit head_dim larger than hidden / heads, as Qwen3-0.6B has
-      c.head_dim = 32, c.qk_norm = true, c.tie_word_embeddings = true, c.rope_theta = 1000000.0;
+      c.head_dim = preset == "small" ? 64 : 32, c.qk_norm = true, c.tie_word_embeddings = true,
+      c.rope_theta = 1000000.0;
     }
   } else {
     return make_error(
         fmt::format("--preset: expected {}, got '{}'", fmt::join(model_init_presets(), "|"), preset));
   }
-  if (preset != "tiny" && !arch_name.empty() && arch_name != model_arch_type_name(c.arch))
+  if (preset != "tiny" && preset != "small" && !arch_name.empty() &&
+      arch_name != model_arch_type_name(c.arch))
     return make_error(fmt::format("--preset {} is a {} shape; use --arch {} (or leave --arch out)", preset,
                                   model_arch_type_name(c.arch), model_arch_type_name(c.arch)));
   return c;

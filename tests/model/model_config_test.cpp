@@ -285,7 +285,7 @@ TEST(model_config, presets_pass_the_checks) {
   auto unknown = model_init_config("", "gpt-5", 0);
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.message(),
-            "--preset: expected tiny|qwen2.5-0.5b|qwen2.5-1.5b|qwen2.5-7b|llama-3.1-8b, got 'gpt-5'");
+            "--preset: expected tiny|small|qwen2.5-0.5b|qwen2.5-1.5b|qwen2.5-7b|llama-3.1-8b, got 'gpt-5'");
 }
 
 }  // namespace
