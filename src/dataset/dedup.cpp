@@ -10,23 +10,17 @@
 #include <limits>
 #include <memory>
 
+#include "core/random.h"
 #include "core/text.h"
 
 namespace smelt {
 
 namespace {
 
-uint64_t dedup_mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 uint64_t dedup_hash_bytes(std::string_view s) {
   uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
   for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
-  return dedup_mix(h);
+  return splitmix64_hash(h);
 }
 
 bool dedup_keep(char32_t cp) {
@@ -124,13 +118,13 @@ std::optional<dedup_match> dedup_index::add(std::string_view text, size_t id) {
   std::vector<uint64_t> signature(options_.permutations, std::numeric_limits<uint64_t>::max());
   for (uint64_t s : shingles)
     for (size_t p = 0; p < options_.permutations; ++p)
-      signature[p] = std::min(signature[p], dedup_mix(s ^ (0x5851f42d4c957f2dULL * (p + 1))));
+      signature[p] = std::min(signature[p], splitmix64_hash(s ^ (0x5851f42d4c957f2dULL * (p + 1))));
 
   size_t rows = options_.permutations / options_.bands;
   std::vector<size_t> candidates;
   for (size_t b = 0; b < options_.bands; ++b) {
-    uint64_t h = dedup_mix(b + 1);
-    for (size_t r = 0; r < rows; ++r) h = dedup_mix(h ^ signature[b * rows + r]);
+    uint64_t h = splitmix64_hash(b + 1);
+    for (size_t r = 0; r < rows; ++r) h = splitmix64_hash(h ^ signature[b * rows + r]);
     auto& bucket = bands_[h];
     candidates.insert(candidates.end(), bucket.begin(), bucket.end());
     bucket.push_back(index);

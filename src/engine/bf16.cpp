@@ -5,26 +5,6 @@
 
 namespace smelt {
 
-float f16_to_float(uint16_t h) {
-  uint32_t sign = uint32_t(h >> 15) << 31;
-  int exponent = (h >> 10) & 0x1f;
-  uint32_t mantissa = h & 0x3ffu;
-  float magnitude;
-  if (exponent == 0) {
-    magnitude = std::ldexp(static_cast<float>(mantissa), -24);
-  } else if (exponent == 31) {
-    magnitude = mantissa ? NAN : INFINITY;
-  } else {
-    magnitude = std::ldexp(static_cast<float>(mantissa | 0x400u), exponent - 25);
-  }
-  uint32_t bits;
-  std::memcpy(&bits, &magnitude, 4);
-  bits |= sign;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
 __attribute__((target_clones("avx512f", "avx2", "default"))) void bf16_row_to_float(float* out,
                                                                                     const uint16_t* in,
                                                                                     size_t n) {

@@ -7,6 +7,8 @@
 #include <cassert>
 #include <cmath>
 
+#include "core/random.h"
+
 namespace smelt {
 
 lora_weights lora_create(int64_t rank, int64_t in, int64_t out, float scale, std::mt19937_64& rng) {
@@ -26,19 +28,12 @@ lora_weights lora_create(int64_t rank, int64_t in, int64_t out, float scale, std
 
 namespace {
 
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
 // keep (n) = 1 with probability 1 - p: 16-bit uniforms u, four per hash, kept when u >= round(p·65536).
 void dropout_mask(uint8_t* keep, int64_t n, float p, uint64_t seed) {
   const uint32_t threshold = static_cast<uint32_t>(std::lround(double(p) * 65536.0));
 #pragma omp parallel for schedule(static) if (n > 65536)
   for (int64_t j = 0; j < (n + 3) / 4; ++j) {
-    uint64_t bits = splitmix64(seed ^ (static_cast<uint64_t>(j) * 0xd1342543de82ef95ull));
+    uint64_t bits = splitmix64_hash(seed ^ (static_cast<uint64_t>(j) * 0xd1342543de82ef95ull));
     for (int64_t l = 0; l < 4 && 4 * j + l < n; ++l)
       keep[4 * j + l] = ((bits >> (16 * l)) & 0xffffu) >= threshold;
   }

@@ -9,7 +9,9 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "core/bf16.h"
 #include "core/files.h"
+#include "core/random.h"
 #include "model/model_dir.h"
 #include "model/safetensors.h"
 
@@ -22,45 +24,24 @@ namespace {
 constexpr int64_t k_block = 4096;  // elements per independently seeded random block
 constexpr double k_init_std = 0.02;
 
-uint64_t splitmix64(uint64_t& state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
 uint64_t fnv1a(const std::string& s) {
   uint64_t h = 0xcbf29ce484222325ull;
   for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
   return h;
 }
 
-uint16_t float_to_bf16(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, 4);
-  bits += 0x7fff + ((bits >> 16) & 1);  // round to nearest even (values here are finite)
-  return static_cast<uint16_t>(bits >> 16);
-}
-
 // normal(0, std) values of block B of the tensor with hash H, as bf16.
 void random_block(uint64_t seed, uint64_t h, uint64_t b, uint16_t* out, int64_t n) {
   uint64_t state = seed ^ h;
-  state = splitmix64(state) ^ (b * 0xd1b54a32d192ed03ull);
+  state = splitmix64_next(state) ^ (b * 0xd1b54a32d192ed03ull);
   for (int64_t i = 0; i < n; i += 2) {
     // 53-bit uniforms in (0, 1].
-    double u1 = (double(splitmix64(state) >> 11) + 1.0) * 0x1.0p-53;
-    double u2 = double(splitmix64(state) >> 11) * 0x1.0p-53;
+    double u1 = (double(splitmix64_next(state) >> 11) + 1.0) * 0x1.0p-53;
+    double u2 = double(splitmix64_next(state) >> 11) * 0x1.0p-53;
     double r = std::sqrt(-2.0 * std::log(u1)) * k_init_std;
     out[i] = float_to_bf16(static_cast<float>(r * std::cos(2 * M_PI * u2)));
     if (i + 1 < n) out[i + 1] = float_to_bf16(static_cast<float>(r * std::sin(2 * M_PI * u2)));
   }
-}
-
-float bf16_to_float(uint16_t b) {
-  uint32_t bits = uint32_t(b) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
 }
 
 // Element values: SCALE * (bf16 normal draw) + OFFSET, rounded to bf16, stored as DTYPE (f32

@@ -12,7 +12,9 @@
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
+
 #include <set>
+#include "core/bf16.h"
 
 #include "core/files.h"
 
@@ -59,35 +61,7 @@ bool tensor_view::aligned_for_dtype() const {
   return reinterpret_cast<uintptr_t>(data) % tensor_dtype_size(dtype) == 0;
 }
 
-namespace {
-
-float half_to_float(uint16_t h) {
-  uint32_t sign = uint32_t(h >> 15) << 31;
-  int exp = (h >> 10) & 0x1f;
-  uint32_t mant = h & 0x3ff;
-  uint32_t bits;
-  if (exp == 0x1f) {
-    bits = sign | 0x7f800000u | (mant << 13);  // inf / nan
-  } else if (exp == 0) {
-    if (mant == 0) {
-      bits = sign;
-    } else {  // subnormal: normalise
-      int e = -1;
-      do {
-        mant <<= 1;
-        ++e;
-      } while (!(mant & 0x400));
-      bits = sign | uint32_t(127 - 15 - e) << 23 | ((mant & 0x3ff) << 13);
-    }
-  } else {
-    bits = sign | uint32_t(exp - 15 + 127) << 23 | (mant << 13);
-  }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 float tensor_view::element(size_t i) const {
   if (dtype == tensor_dtype_f32) {
@@ -97,11 +71,7 @@ float tensor_view::element(size_t i) const {
   }
   uint16_t h;
   std::memcpy(&h, data + i * 2, 2);
-  if (dtype == tensor_dtype_f16) return half_to_float(h);
-  uint32_t bits = uint32_t(h) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
+  return dtype == tensor_dtype_f16 ? f16_to_float(h) : bf16_to_float(h);
 }
 
 // ---- mapping ----

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "core/random.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -74,13 +76,6 @@ const weight_matrix& target_weight(const transformer_layer& l, lora_target t) {
   }
 }
 
-uint64_t mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
 const float* bias_or_null(const std::vector<float>& b) {
   return b.empty() ? nullptr : b.data();
 }
@@ -122,7 +117,7 @@ void adapted_linear(trainer_context& c, float* y, const float* x, size_t layer, 
   linear_forward(mm, y, x, target_weight(l, t), bias, N);
   auto& p = c.m.layers[layer][t];
   if (!p) return;
-  std::mt19937_64 rng(mix(c.seed ^ mix(layer * lora_target_count + t)));
+  std::mt19937_64 rng(splitmix64_hash(c.seed ^ splitmix64_hash(layer * lora_target_count + t)));
   lora_forward(mm, y, x, p->w, N, c.dropout, rng, a.lora[t]);
 }
 

@@ -5,7 +5,9 @@
 #include "train/trainer.h"
 
 #include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
+#include "core/random.h"
 
 #include <algorithm>
 #include <chrono>
@@ -26,13 +28,6 @@ namespace smelt {
 namespace fs = std::filesystem;
 
 namespace {
-
-uint64_t mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
 
 struct opened_model {
   std::unique_ptr<transformer> base;
@@ -78,7 +73,7 @@ std::vector<packed_batch> pack(const std::vector<const train_sample*>& samples, 
 std::vector<size_t> epoch_order(size_t n, uint64_t seed, int64_t epoch) {
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), size_t{0});
-  std::mt19937_64 rng(mix(seed ^ mix(static_cast<uint64_t>(epoch) + 1)));
+  std::mt19937_64 rng(splitmix64_hash(seed ^ splitmix64_hash(static_cast<uint64_t>(epoch) + 1)));
   for (size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
   return order;
 }
@@ -280,8 +275,9 @@ result<train_summary> train_run(const train_options& o,
     lora_model_zero_grads(model);
     double sum = 0;
     for (size_t i = 0; i < micro.size(); ++i) {
-      auto r = lora_model_forward_backward(model, micro[i], 1.0f / static_cast<float>(count),
-                                           mix(o.seed ^ mix(static_cast<uint64_t>(step) * 1024 + i)));
+      auto r = lora_model_forward_backward(
+          model, micro[i], 1.0f / static_cast<float>(count),
+          splitmix64_hash(o.seed ^ splitmix64_hash(static_cast<uint64_t>(step) * 1024 + i)));
       if (!r) return r.err();
       sum += r->sum;
     }
