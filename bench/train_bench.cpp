@@ -139,13 +139,7 @@ int main(int argc, char** argv) {
   lo.targets = *targets;
   lo.seed = o.seed;
   lora_model m = lora_model_create(base, lo);
-  std::vector<adamw_group> groups;
-  for (auto& layer : m.layers)
-    for (auto& p : layer)
-      if (p) {
-        groups.push_back({p->w.A.data(), p->dA.data(), p->w.A.size()});
-        groups.push_back({p->w.B.data(), p->dB.data(), p->w.B.size()});
-      }
+  std::vector<adamw_group> groups = lora_model_parameters(m);
   adamw opt(groups, adamw_options{});
 
   std::mt19937_64 rng(o.seed);

@@ -4,6 +4,8 @@
 // saving adapters are the trainer's and model/adapter.h's business.
 #include "engine/lora.h"
 
+#include <fmt/format.h>
+
 #include <cassert>
 #include <cmath>
 
@@ -95,6 +97,45 @@ void lora_backward(matmul_context& ctx, float* dx, float* dA, float* dB, const f
   const float ks = saved.keep_scale;
 #pragma omp parallel for schedule(static) if (n > 65536)
   for (int64_t i = 0; i < n; ++i) dx[i] += saved.keep[i] ? tmp[i] * ks : 0.0f;
+}
+
+namespace {
+const char* const k_lora_target_names[lora_target_count] = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
+                                                            "gate_proj", "up_proj", "down_proj"};
+}  // namespace
+
+const char* lora_target_name(lora_target t) {
+  return k_lora_target_names[t];
+}
+
+lora_target lora_target_from_module(const std::string& module) {
+  for (int i = 0; i < lora_target_count; ++i)
+    if (module == k_lora_target_names[i]) return static_cast<lora_target>(i);
+  return lora_target_count;
+}
+
+result<std::array<bool, lora_target_count>> lora_targets_parse(const std::string& text) {
+  std::array<bool, lora_target_count> set{};
+  if (text == "all") return std::array<bool, lora_target_count>{true, true, true, true, true, true, true};
+  size_t start = 0;
+  bool any = false;
+  while (start <= text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    std::string item = text.substr(start, end - start);
+    start = end + 1;
+    if (item.empty()) continue;
+    bool found = false;
+    for (int t = 0; t < lora_target_count; ++t) {
+      std::string name = lora_target_name(static_cast<lora_target>(t));
+      if (item == name || item + "_proj" == name) set[t] = found = any = true;
+    }
+    if (!found)
+      return make_error(
+          fmt::format("targets: unknown module '{}' (expected q,k,v,o,gate,up,down or all)", item));
+  }
+  if (!any) return make_error("targets: no module named");
+  return set;
 }
 
 }  // namespace smelt

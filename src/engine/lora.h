@@ -5,13 +5,33 @@
 // model/adapter.h's business.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <random>
+#include <string>
 #include <vector>
 
+#include "core/result.h"
 #include "engine/matmul.h"
 
 namespace smelt {
+
+// The linears of a layer LoRA may adapt, in PEFT's module order.
+enum lora_target {
+  lora_target_q,
+  lora_target_k,
+  lora_target_v,
+  lora_target_o,
+  lora_target_gate,
+  lora_target_up,
+  lora_target_down,
+  lora_target_count
+};
+const char* lora_target_name(lora_target t);  // PEFT's module name: "q_proj", ..., "down_proj"
+// PEFT module name ("q_proj") -> target; lora_target_count when unknown.
+lora_target lora_target_from_module(const std::string& module);
+// "q,k,v,o,gate,up,down" or PEFT names ("q_proj,v_proj"), or "all" -> the set; errors name the bad entry.
+result<std::array<bool, lora_target_count>> lora_targets_parse(const std::string& text);
 
 struct lora_weights {
   int64_t rank = 0, in = 0, out = 0;

@@ -18,14 +18,6 @@ uint64_t next_adapter_id() {
 
 }  // namespace
 
-lora_target lora_target_from_module(const std::string& module) {
-  static const char* names[lora_target_count] = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
-                                                 "gate_proj", "up_proj", "down_proj"};
-  for (int i = 0; i < lora_target_count; ++i)
-    if (module == names[i]) return static_cast<lora_target>(i);
-  return lora_target_count;
-}
-
 result<lora_adapter_set> lora_adapter_set_create(const adapter& a, const model_config& model,
                                                  const std::string& model_source,
                                                  const std::filesystem::path& source) {

@@ -17,18 +17,6 @@
 
 namespace smelt {
 
-// The adaptable linears of a layer, in adapter.h's module order.
-enum lora_target {
-  lora_target_q,
-  lora_target_k,
-  lora_target_v,
-  lora_target_o,
-  lora_target_gate,
-  lora_target_up,
-  lora_target_down,
-  lora_target_count
-};
-
 struct lora_adapter_set {
   // Process-wide unique, never 0 (0 means "no adapter" in kv_cache::adapter_id). A KV cache
   // remembers the id its positions were computed with; moved sets keep their id.
@@ -38,9 +26,6 @@ struct lora_adapter_set {
   // layers[i][t]: rank 0 (empty A/B) when layer i's target t is not adapted.
   std::vector<std::array<lora_weights, lora_target_count>> layers;
 };
-
-// PEFT module name ("q_proj") -> target; lora_target_count when unknown.
-lora_target lora_target_from_module(const std::string& module);
 
 // Checks A against MODEL (adapter_check; MODEL_SOURCE names the model in messages) and copies its
 // tensors into a set with a fresh id. SOURCE names the adapter (its directory).

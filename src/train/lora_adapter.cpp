@@ -48,10 +48,8 @@ result<lora_model> lora_model_from_adapter(transformer& base, const adapter& a) 
   m.options = o;
   m.layers.resize(base.layers.size());
   for (const adapter_tensor& at : a.tensors) {
-    auto set = lora_targets_parse(at.module);
-    if (!set) return set.err();
-    int t = 0;
-    while (!(*set)[t]) ++t;
+    const lora_target t = lora_target_from_module(at.module);
+    if (t == lora_target_count) return make_error(fmt::format("adapter: unknown module '{}'", at.module));
     lora_param p;
     p.w.rank = at.rank, p.w.in = at.in, p.w.out = at.out;
     p.w.scale = o.scale();

@@ -7,47 +7,17 @@
 
 #include <fmt/format.h>
 
-#include "core/random.h"
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
+#include "core/random.h"
 #include "engine/attention_onednn.h"
 #include "engine/cross_entropy.h"
 #include "engine/ops.h"
 #include "engine/ops_backward.h"
 
 namespace smelt {
-
-const char* lora_target_name(lora_target t) {
-  static const char* names[] = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
-  return names[t];
-}
-
-result<std::array<bool, lora_target_count>> lora_targets_parse(const std::string& text) {
-  std::array<bool, lora_target_count> set{};
-  if (text == "all") return std::array<bool, lora_target_count>{true, true, true, true, true, true, true};
-  size_t start = 0;
-  bool any = false;
-  while (start <= text.size()) {
-    size_t end = text.find(',', start);
-    if (end == std::string::npos) end = text.size();
-    std::string item = text.substr(start, end - start);
-    start = end + 1;
-    if (item.empty()) continue;
-    bool found = false;
-    for (int t = 0; t < lora_target_count; ++t) {
-      std::string name = lora_target_name(static_cast<lora_target>(t));
-      if (item == name || item + "_proj" == name) set[t] = found = any = true;
-    }
-    if (!found)
-      return make_error(
-          fmt::format("targets: unknown module '{}' (expected q,k,v,o,gate,up,down or all)", item));
-  }
-  if (!any) return make_error("targets: no module named");
-  return set;
-}
 
 float lora_options::scale() const {
   return static_cast<float>(rslora ? alpha / std::sqrt(static_cast<double>(rank))
@@ -59,17 +29,17 @@ namespace {
 // The frozen weight of target T in layer L.
 const weight_matrix& target_weight(const transformer_layer& l, lora_target t) {
   switch (t) {
-    case lora_q:
+    case lora_target_q:
       return l.q_proj;
-    case lora_k:
+    case lora_target_k:
       return l.k_proj;
-    case lora_v:
+    case lora_target_v:
       return l.v_proj;
-    case lora_o:
+    case lora_target_o:
       return l.o_proj;
-    case lora_gate:
+    case lora_target_gate:
       return l.gate_proj;
-    case lora_up:
+    case lora_target_up:
       return l.up_proj;
     default:
       return l.down_proj;
@@ -183,9 +153,9 @@ void layer_forward(trainer_context& c, size_t L, float* out, const float* x, lay
   float* q = fit(a.q, N * Q * D);
   float* k = fit(a.k, N * KV * D);
   float* v = fit(a.v, N * KV * D);
-  adapted_linear(c, q, n1, L, lora_q, bias_or_null(l.q_bias), N, a);
-  adapted_linear(c, k, n1, L, lora_k, bias_or_null(l.k_bias), N, a);
-  adapted_linear(c, v, n1, L, lora_v, bias_or_null(l.v_bias), N, a);
+  adapted_linear(c, q, n1, L, lora_target_q, bias_or_null(l.q_bias), N, a);
+  adapted_linear(c, k, n1, L, lora_target_k, bias_or_null(l.k_bias), N, a);
+  adapted_linear(c, v, n1, L, lora_target_v, bias_or_null(l.v_bias), N, a);
   if (!l.q_norm.empty()) {
     std::copy(q, q + N * Q * D, fit(a.q_pre, N * Q * D));
     std::copy(k, k + N * KV * D, fit(a.k_pre, N * KV * D));
@@ -197,18 +167,18 @@ void layer_forward(trainer_context& c, size_t L, float* out, const float* x, lay
   float* att = fit(a.att, N * Q * D);
   attention_segments(c, att, q, k, v);
   float* h = fit(a.h, N * C);
-  adapted_linear(c, h, att, L, lora_o, bias_or_null(l.o_bias), N, a);
+  adapted_linear(c, h, att, L, lora_target_o, bias_or_null(l.o_bias), N, a);
   residual_forward(h, x, N * C);
 
   float* n2 = fit(a.n2, N * C);
   rmsnorm_forward(n2, fit(a.rstd2, N), h, l.post_attention_layernorm.data(), N, C, eps);
   float* gate = fit(a.gate, N * I);
   float* up = fit(a.up, N * I);
-  adapted_linear(c, gate, n2, L, lora_gate, nullptr, N, a);
-  adapted_linear(c, up, n2, L, lora_up, nullptr, N, a);
+  adapted_linear(c, gate, n2, L, lora_target_gate, nullptr, N, a);
+  adapted_linear(c, up, n2, L, lora_target_up, nullptr, N, a);
   float* act = fit(a.act, N * I);
   swiglu_forward(act, gate, up, N * I);
-  adapted_linear(c, out, act, L, lora_down, nullptr, N, a);
+  adapted_linear(c, out, act, L, lora_target_down, nullptr, N, a);
   residual_forward(out, h, N * C);
 }
 
@@ -224,20 +194,20 @@ void layer_backward(trainer_context& c, size_t L, float* dx, const float* dout, 
 
   // MLP: out = h + down(act)
   float* dact = fit(g.dact, N * I);
-  adapted_linear_backward(c, dact, dout, a.act.data(), L, lora_down, N, a, false);
+  adapted_linear_backward(c, dact, dout, a.act.data(), L, lora_target_down, N, a, false);
   float* dgate = zeroed(g.dgate, N * I);
   float* dup = zeroed(g.dup, N * I);
   swiglu_backward(dgate, dup, dact, a.gate.data(), a.up.data(), N * I);
   float* dn2 = fit(g.dn2, N * C);
-  adapted_linear_backward(c, dn2, dgate, a.n2.data(), L, lora_gate, N, a, false);
-  adapted_linear_backward(c, dn2, dup, a.n2.data(), L, lora_up, N, a, true);
+  adapted_linear_backward(c, dn2, dgate, a.n2.data(), L, lora_target_gate, N, a, false);
+  adapted_linear_backward(c, dn2, dup, a.n2.data(), L, lora_target_up, N, a, true);
   float* dh = fit(g.dh, N * C);
   std::copy(dout, dout + N * C, dh);
   rmsnorm_backward(dh, dn2, a.h.data(), l.post_attention_layernorm.data(), a.rstd2.data(), N, C);
 
   // Attention: h = x + o(att)
   float* datt = fit(g.datt, N * Q * D);
-  adapted_linear_backward(c, datt, dh, a.att.data(), L, lora_o, N, a, false);
+  adapted_linear_backward(c, datt, dh, a.att.data(), L, lora_target_o, N, a, false);
   float* dq = zeroed(g.dq, N * Q * D);
   float* dk = zeroed(g.dk, N * KV * D);
   float* dv = zeroed(g.dv, N * KV * D);
@@ -253,9 +223,9 @@ void layer_backward(trainer_context& c, size_t L, float* dx, const float* dout, 
     dk = dk_pre;
   }
   float* dn1 = fit(g.dn1, N * C);
-  adapted_linear_backward(c, dn1, dq, a.n1.data(), L, lora_q, N, a, false);
-  adapted_linear_backward(c, dn1, dk, a.n1.data(), L, lora_k, N, a, true);
-  adapted_linear_backward(c, dn1, dv, a.n1.data(), L, lora_v, N, a, true);
+  adapted_linear_backward(c, dn1, dq, a.n1.data(), L, lora_target_q, N, a, false);
+  adapted_linear_backward(c, dn1, dk, a.n1.data(), L, lora_target_k, N, a, true);
+  adapted_linear_backward(c, dn1, dv, a.n1.data(), L, lora_target_v, N, a, true);
   std::copy(dh, dh + N * C, dx);
   rmsnorm_backward(dx, dn1, x, l.input_layernorm.data(), a.rstd1.data(), N, C);
 }
@@ -342,6 +312,17 @@ void lora_model_zero_grads(lora_model& model) {
   for (auto& layer : model.layers)
     for (auto& p : layer)
       if (p) std::fill(p->dA.begin(), p->dA.end(), 0.0f), std::fill(p->dB.begin(), p->dB.end(), 0.0f);
+}
+
+std::vector<adamw_group> lora_model_parameters(lora_model& model) {
+  std::vector<adamw_group> groups;
+  for (auto& layer : model.layers)
+    for (auto& p : layer)
+      if (p) {
+        groups.push_back({p->w.A.data(), p->dA.data(), p->w.A.size()});
+        groups.push_back({p->w.B.data(), p->dB.data(), p->w.B.size()});
+      }
+  return groups;
 }
 
 result<loss_sum> lora_model_forward_backward(lora_model& model, const packed_batch& batch, float grad_scale,

@@ -13,14 +13,9 @@
 
 #include "engine/lora.h"
 #include "engine/transformer.h"
+#include "train/optimizer.h"
 
 namespace smelt {
-
-// The seven linears LoRA may adapt, in PEFT's module names.
-enum lora_target { lora_q, lora_k, lora_v, lora_o, lora_gate, lora_up, lora_down, lora_target_count };
-const char* lora_target_name(lora_target t);  // "q_proj", ..., "down_proj"
-// "q,k,v,o,gate,up,down" or PEFT names ("q_proj,v_proj"), or "all" -> the set; errors name the bad entry.
-result<std::array<bool, lora_target_count>> lora_targets_parse(const std::string& text);
 
 struct lora_options {
   int64_t rank = 8;
@@ -76,5 +71,9 @@ result<loss_sum> lora_model_forward_backward(lora_model& model, const packed_bat
 result<loss_sum> lora_model_loss(lora_model& model, const packed_batch& batch);
 
 void lora_model_zero_grads(lora_model& model);
+
+// Every trainable tensor with its gradient, A then B per adapted linear in layer/target order (the
+// optimizer's parameter groups; the order is part of its saved state).
+std::vector<adamw_group> lora_model_parameters(lora_model& model);
 
 }  // namespace smelt

@@ -7,7 +7,6 @@
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
-#include "core/random.h"
 
 #include <algorithm>
 #include <chrono>
@@ -17,8 +16,8 @@
 #include <set>
 
 #include "core/files.h"
-#include "model/chat_template.h"
-#include "model/tokenizer.h"
+#include "core/random.h"
+#include "engine/model_runtime.h"
 #include "train/checkpoint.h"
 #include "train/lora_adapter.h"
 #include "train/optimizer.h"
@@ -29,29 +28,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct opened_model {
-  std::unique_ptr<transformer> base;
-  tokenizer tok;
-  chat_template tmpl;
-};
-
-result<opened_model> open_model(const fs::path& dir, matmul_backend backend) {
-  auto md = model_dir_open(dir);
-  if (!md) return md.err();
-  opened_model m;
-  auto tok = tokenizer_load(md->tokenizer_json.string());
-  if (!tok) return tok.err();
-  m.tok = std::move(*tok);
-  if (md->tokenizer_config_json.empty())
+// The model, its tokenizer and its chat template, which chat training data cannot do without.
+result<model_runtime> open_model(const fs::path& dir, matmul_backend backend) {
+  auto rt = model_runtime_open(dir, backend);
+  if (!rt) return rt.err();
+  if (!rt->tmpl)
     return make_error(fmt::format(
-        "{}: no tokenizer_config.json: training on chat data needs the model's chat template", dir.string()));
-  auto tmpl = chat_template_load(md->tokenizer_config_json);
-  if (!tmpl) return tmpl.err();
-  m.tmpl = std::move(*tmpl);
-  auto base = transformer_create(std::move(*md), backend);
-  if (!base) return base.err();
-  m.base = std::move(*base);
-  return m;
+        "{}: no chat template in tokenizer_config.json: training on chat data needs it", dir.string()));
+  return rt;
 }
 
 // Samples packed in order into micro-batches of at most BUDGET tokens (a longer sample goes alone).
@@ -76,17 +60,6 @@ std::vector<size_t> epoch_order(size_t n, uint64_t seed, int64_t epoch) {
   std::mt19937_64 rng(splitmix64_hash(seed ^ splitmix64_hash(static_cast<uint64_t>(epoch) + 1)));
   for (size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
   return order;
-}
-
-std::vector<adamw_group> optimizer_groups(lora_model& m) {
-  std::vector<adamw_group> groups;
-  for (auto& layer : m.layers)
-    for (auto& p : layer)
-      if (p) {
-        groups.push_back({p->w.A.data(), p->dA.data(), p->w.A.size()});
-        groups.push_back({p->w.B.data(), p->dB.data(), p->w.B.size()});
-      }
-  return groups;
 }
 
 result<loss_sum> evaluate(lora_model& m, const std::vector<train_sample>& samples, int64_t budget) {
@@ -169,16 +142,16 @@ result<train_summary> train_run(const train_options& o,
         "train: epochs, batch size, LoRA rank and lr must be positive and max tokens at least 2");
   auto opened = open_model(o.model_dir, o.backend);
   if (!opened) return opened.err();
-  transformer& base = *opened->base;
+  transformer& base = *opened->model;
 
-  auto data = train_data_load(o.data, opened->tmpl, opened->tok, o.max_tokens, o.overlength);
+  auto data = train_data_load(o.data, *opened->tmpl, opened->tok, o.max_tokens, o.overlength);
   if (!data) return data.err();
   train_summary summary;
   summary.notes = data->notes;
   for (const auto& n : data->notes) note(n);
   std::vector<train_sample> train = std::move(data->samples), val;
   if (!o.val.empty()) {
-    auto v = train_data_load(o.val, opened->tmpl, opened->tok, o.max_tokens, o.overlength);
+    auto v = train_data_load(o.val, *opened->tmpl, opened->tok, o.max_tokens, o.overlength);
     if (!v) return v.err();
     for (const auto& n : v->notes) note(n);
     val = std::move(v->samples);
@@ -197,7 +170,7 @@ result<train_summary> train_run(const train_options& o,
   const fs::path metrics_path = o.out / "metrics.jsonl";
 
   lora_model model = lora_model_create(base, o.lora);
-  std::vector<adamw_group> groups = optimizer_groups(model);
+  std::vector<adamw_group> groups = lora_model_parameters(model);
   adamw_options aopts;
   aopts.weight_decay = o.weight_decay;
   adamw opt(groups, aopts);
@@ -359,17 +332,17 @@ result<eval_result> eval_run(const fs::path& model_dir, const fs::path& adapter_
                              const fs::path& data_path, int64_t max_tokens, matmul_backend backend) {
   auto opened = open_model(model_dir, backend);
   if (!opened) return opened.err();
-  auto data = train_data_load(data_path, opened->tmpl, opened->tok, max_tokens, overlength_truncate);
+  auto data = train_data_load(data_path, *opened->tmpl, opened->tok, max_tokens, overlength_truncate);
   if (!data) return data.err();
   lora_model model;
   if (adapter_dir.empty()) {
     lora_options none;
     none.targets = {};
-    model = lora_model_create(*opened->base, none);
+    model = lora_model_create(*opened->model, none);
   } else {
     auto a = adapter_read(adapter_dir);
     if (!a) return a.err();
-    auto m = lora_model_from_adapter(*opened->base, *a);
+    auto m = lora_model_from_adapter(*opened->model, *a);
     if (!m) return m.err();
     model = std::move(*m);
   }

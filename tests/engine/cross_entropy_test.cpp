@@ -11,17 +11,12 @@
 
 #include "engine/bf16.h"
 #include "engine/cross_entropy.h"
+#include "engine/random_tensors.h"
 
 namespace smelt {
 namespace {
 
-std::vector<float> random_vector(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
+using test::random_vector;
 
 std::vector<int32_t> random_labels(int64_t R, int64_t V, uint32_t seed) {
   std::mt19937 rng(seed);

@@ -1,5 +1,5 @@
 // LoRA (engine/lora.h) as PEFT defines it: the forward and all three gradients against PyTorch
-// autograd on the same inputs and the same dropout mask (skipped when /usr/bin/python3 has no
+// autograd on the same inputs and the same dropout mask (skipped when test::torch_python() has no
 // torch), against finite differences, the Kaiming-uniform bound against torch's own init, and the
 // dropout mask's rate and reproducibility.
 #include <gtest/gtest.h>
@@ -12,24 +12,14 @@
 #include <vector>
 
 #include "engine/lora.h"
+#include "engine/random_tensors.h"
 #include "support/test_support.h"
 
 namespace smelt {
 namespace {
 
-std::vector<float> random_vector(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
-
-double weighted_sum(const std::vector<float>& out, const std::vector<float>& w) {
-  double s = 0;
-  for (size_t i = 0; i < out.size(); ++i) s += double(out[i]) * double(w[i]);
-  return s;
-}
+using test::random_vector;
+using test::weighted_sum;
 
 template <class T>
 void write_raw(const std::filesystem::path& p, const std::vector<T>& v) {
@@ -41,12 +31,6 @@ std::vector<float> read_floats(const std::filesystem::path& p) {
   std::vector<float> v(s.size() / sizeof(float));
   std::memcpy(v.data(), s.data(), v.size() * sizeof(float));
   return v;
-}
-
-bool have_torch() {
-  static const bool ok =
-      test::run_shell("/usr/bin/python3 -c 'import torch, numpy' >/dev/null").exit_code == 0;
-  return ok;
 }
 
 // A LoRA of rank R on a linear IN -> OUT, B random (a trained B: zero would hide dx and dA).
@@ -82,12 +66,12 @@ TEST(Lora, CreateIsKaimingUniformAndZeroB) {
 }
 
 TEST(Lora, KaimingBoundMatchesTorchInit) {
-  if (!have_torch()) GTEST_SKIP() << "/usr/bin/python3 has no torch";
+  if (!test::torch_available()) GTEST_SKIP() << test::torch_python() << " has no torch";
   // torch.nn.init.kaiming_uniform_(a=sqrt(5)) is what PEFT applies to lora_A; its largest |value|
   // over many draws approaches the bound, which must be ours.
   const int64_t in = 896;
   auto r = test::run_shell(
-      "/usr/bin/python3 -c 'import math,torch; t=torch.empty(64," + std::to_string(in) +
+      test::torch_python() + " -c 'import math,torch; t=torch.empty(64," + std::to_string(in) +
       "); torch.nn.init.kaiming_uniform_(t, a=math.sqrt(5)); print(repr(t.abs().max().item()))'");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const double torch_max = std::stod(r.out), bound = 1.0 / std::sqrt(double(in));
@@ -179,7 +163,7 @@ TEST(Lora, BackwardMatchesDifferences) {
 // 1e-5 relative to each tensor's largest value is ~100 ulps, while a misplaced scale, a mask
 // applied to the wrong side or a transposed factor changes values by O(1).
 TEST(Lora, MatchesTorchAutograd) {
-  if (!have_torch()) GTEST_SKIP() << "/usr/bin/python3 has no torch";
+  if (!test::torch_available()) GTEST_SKIP() << test::torch_python() << " has no torch";
   const int64_t M = 9, in = 48, out = 20;
   const char* script = R"PY(
 import sys, numpy as np, torch
@@ -234,7 +218,7 @@ for name, t in [("y", y), ("dx", x.grad), ("dA", lora_A.weight.grad), ("dB", lor
       write_raw(dir / "keep", keep);
       write_raw(dir / "dy", dy);
       write_raw(dir / "y0", y0);
-      auto r = test::run_shell("/usr/bin/python3 " + test::shell_quote(dir / "lora.py") + " " +
+      auto r = test::run_shell(test::torch_python() + " " + test::shell_quote(dir / "lora.py") + " " +
                                test::shell_quote(dir.path()) + " " + std::to_string(M) + " " +
                                std::to_string(in) + " " + std::to_string(out) + " " + std::to_string(rank) +
                                " " + std::to_string(scale) + " " + std::to_string(dropout));

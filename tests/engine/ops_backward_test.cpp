@@ -16,23 +16,13 @@
 #include "engine/matmul.h"
 #include "engine/ops.h"
 #include "engine/ops_backward.h"
+#include "engine/random_tensors.h"
 
 namespace smelt {
 namespace {
 
-std::vector<float> random_vector(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
-
-double weighted_sum(const std::vector<float>& out, const std::vector<float>& w) {
-  double s = 0;
-  for (size_t i = 0; i < out.size(); ++i) s += double(out[i]) * double(w[i]);
-  return s;
-}
+using test::random_vector;
+using test::weighted_sum;
 
 // Central differences with step 1e-2: the forwards are fp32, so L carries rounding noise of about
 // 1e-7 · Σ|out·w| ~ 1e-6 here, i.e. ~1e-4 in the quotient; the truncation error (h²/6)·L''' is

@@ -11,17 +11,12 @@
 #include "engine/bf16.h"
 #include "engine/matmul.h"
 #include "engine/ops.h"
+#include "engine/random_tensors.h"
 
 namespace smelt {
 namespace {
 
-std::vector<float> random_vector(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
+using test::random_vector;
 
 double max_abs_diff(const std::vector<float>& a, const std::vector<double>& b) {
   double m = 0;

@@ -360,16 +360,9 @@ for b in range(0, len(lines) - 3, 4):
     print("--")
 )PY";
 
-static std::string torch_python() {
-  for (const char* py : {"/usr/bin/python3", "python3"}) {
-    if (test::run_shell(std::string(py) + " -c 'import torch' >/dev/null").exit_code == 0) return py;
-  }
-  return {};
-}
-
 TEST(sampling, matches_hf_logits_processors_in_torch) {
-  const std::string python = torch_python();
-  if (python.empty()) GTEST_SKIP() << "python3-torch not installed";
+  if (!test::torch_available()) GTEST_SKIP() << "python3-torch not installed";
+  const std::string python = test::torch_python();
   struct torch_case {
     sampling_params p;
     std::vector<float> logits;

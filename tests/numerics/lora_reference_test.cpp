@@ -24,15 +24,10 @@ using test::run_shell;
 using test::shell_quote;
 using test::temp_dir;
 
-std::string reference() {
-  const char* p = std::getenv("SMELT_TORCH_PYTHON");
-  return std::string(p ? p : "/usr/bin/python3") + " " +
-         shell_quote(test::source_path("tests/ref/hf_reference.py"));
-}
+using test::torch_available;
 
-bool torch_available() {
-  const char* p = std::getenv("SMELT_TORCH_PYTHON");
-  return run_shell(std::string(p ? p : "/usr/bin/python3") + " -c 'import torch'").exit_code == 0;
+std::string reference() {
+  return test::torch_python() + " " + shell_quote(test::source_path("tests/ref/hf_reference.py"));
 }
 
 struct sample {
@@ -191,12 +186,7 @@ TEST_P(LoraReference, TenStepTrajectoryAndSavedAdapter) {
   auto expect = nlohmann::json::parse(r.out)["losses"].get<std::vector<double>>();
   ASSERT_EQ(expect.size(), 10u);
 
-  std::vector<adamw_group> groups;
-  for (auto& layer : model_.layers)
-    for (auto& p : layer)
-      if (p)
-        groups.push_back({p->w.A.data(), p->dA.data(), p->w.A.size()}),
-            groups.push_back({p->w.B.data(), p->dB.data(), p->w.B.size()});
+  std::vector<adamw_group> groups = lora_model_parameters(model_);
   adamw_options o;
   o.weight_decay = 0.01;
   adamw opt(groups, o);

@@ -21,15 +21,8 @@ using test::run_shell;
 using test::shell_quote;
 using test::temp_dir;
 
-std::string torch_python() {
-  const char* p = std::getenv("SMELT_TORCH_PYTHON");
-  return p ? p : "/usr/bin/python3";
-}
-
-bool torch_available() {
-  static const bool ok = run_shell(torch_python() + " -c 'import torch'").exit_code == 0;
-  return ok;
-}
+using test::torch_available;
+using test::torch_python;
 
 std::string ids_arg(const std::vector<int32_t>& ids) {
   std::string s;

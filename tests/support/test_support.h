@@ -64,6 +64,19 @@ inline std::filesystem::path source_path(const std::string& name) {
   return std::filesystem::path(SMELT_SOURCE_DIR) / name;
 }
 
+// The Python with PyTorch that reference tests run: $SMELT_TORCH_PYTHON, else Debian's
+// /usr/bin/python3 (python3-torch; a python3 earlier on PATH may lack it).
+inline std::string torch_python() {
+  const char* p = std::getenv("SMELT_TORCH_PYTHON");
+  return p ? p : "/usr/bin/python3";
+}
+
+// Whether torch_python() imports torch and numpy; tests without it report skipped.
+inline bool torch_available() {
+  static const bool ok = run_shell(torch_python() + " -c 'import torch, numpy'").exit_code == 0;
+  return ok;
+}
+
 // A fresh directory under /tmp removed when the object dies.
 class temp_dir {
  public:

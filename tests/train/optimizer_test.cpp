@@ -23,15 +23,8 @@ using test::run_shell;
 using test::shell_quote;
 using test::temp_dir;
 
-std::string torch_python() {
-  const char* p = std::getenv("SMELT_TORCH_PYTHON");
-  return p ? p : "/usr/bin/python3";
-}
-
-bool torch_available() {
-  static const bool ok = run_shell(torch_python() + " -c 'import torch'").exit_code == 0;
-  return ok;
-}
+using test::torch_available;
+using test::torch_python;
 
 void write_floats(const std::filesystem::path& p, const std::vector<float>& v) {
   test::write_file(p, std::string(reinterpret_cast<const char*>(v.data()), v.size() * 4));
