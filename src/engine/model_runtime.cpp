@@ -16,13 +16,10 @@ result<model_runtime> model_runtime_open(const std::filesystem::path& dir, matmu
   if (!tok) return tok.err();
   rt.tok = std::move(*tok);
   if (!md->tokenizer_config_json.empty()) {
-    auto tmpl = chat_template_load(md->tokenizer_config_json);
     // A tokenizer_config.json without a chat_template is a base model: generation works raw.
-    if (tmpl) {
-      rt.tmpl = std::move(*tmpl);
-    } else if (tmpl.message().find(": no chat_template") == std::string::npos) {
-      return tmpl.err();
-    }
+    auto tmpl = chat_template_find(md->tokenizer_config_json);
+    if (!tmpl) return tmpl.err();
+    rt.tmpl = std::move(*tmpl);
   }
   for (int64_t id : md->generation.eos_token_ids) rt.stop_ids.push_back(static_cast<int32_t>(id));
   for (int64_t id : md->config.eos_token_ids)

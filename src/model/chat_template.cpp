@@ -97,8 +97,8 @@ result<chat_template> chat_template_parse(std::string source, std::string bos_to
   return t;
 }
 
-result<chat_template> chat_template_load(const std::filesystem::path& tokenizer_config,
-                                         const std::string& name) {
+result<std::optional<chat_template>> chat_template_find(const std::filesystem::path& tokenizer_config,
+                                                        const std::string& name) {
   const std::string origin = tokenizer_config.string();
   auto text = file_read(tokenizer_config);
   if (!text) return text.err();
@@ -138,7 +138,7 @@ result<chat_template> chat_template_load(const std::filesystem::path& tokenizer_
         return make_error(template_origin + ": expected {\"chat_template\": \"...\"}");
       named.emplace_back("default", j["chat_template"].get<std::string>());
     } else {
-      return make_error(origin + ": no chat_template (and no chat_template.jinja beside it)");
+      return std::optional<chat_template>();
     }
   }
 
@@ -154,10 +154,20 @@ result<chat_template> chat_template_load(const std::filesystem::path& tokenizer_
   }
   auto t = chat_template_parse(named[pick].second, special_token(config, "bos_token"),
                                special_token(config, "eos_token"), template_origin);
-  if (!t) return t;
+  if (!t) return t.err();
   t->name = named[pick].first;
   t->named = std::move(named);
-  return t;
+  return std::optional<chat_template>(std::move(*t));
+}
+
+result<chat_template> chat_template_load(const std::filesystem::path& tokenizer_config,
+                                         const std::string& name) {
+  auto found = chat_template_find(tokenizer_config, name);
+  if (!found) return found.err();
+  if (!*found)
+    return make_error(tokenizer_config.string() +
+                      ": no chat_template (and no chat_template.jinja beside it)");
+  return std::move(**found);
 }
 
 namespace {

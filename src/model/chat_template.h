@@ -37,6 +37,10 @@ struct chat_template {
 // or the only one). Errors name the file and, for template syntax, the line.
 result<chat_template> chat_template_load(const std::filesystem::path& tokenizer_config,
                                          const std::string& name = {});
+// The same, but a model that ships no template at all (a base model) gives an empty optional
+// instead of an error.
+result<std::optional<chat_template>> chat_template_find(const std::filesystem::path& tokenizer_config,
+                                                        const std::string& name = {});
 // A template from text (tests, --chat-template overrides); origin is used in error messages.
 result<chat_template> chat_template_parse(std::string source, std::string bos_token, std::string eos_token,
                                           std::string origin = "chat template");

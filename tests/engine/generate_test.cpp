@@ -155,3 +155,28 @@ TEST_F(Generate, CliJsonMatchesLibrary) {
 
 }  // namespace
 }  // namespace smelt
+
+namespace smelt {
+namespace {
+
+// A base model ships no chat template: it opens, generates raw, and chat-templated prompting says why not.
+TEST(ModelRuntime, BaseModelWithoutChatTemplate) {
+  test::temp_dir dir;
+  auto path = test::make_tiny_model(dir, "qwen3", "bf16");
+  auto config = nlohmann::json::parse(test::read_file(path / "tokenizer_config.json"));
+  config.erase("chat_template");
+  test::write_file(path / "tokenizer_config.json", config.dump());
+  auto rt = model_runtime_open(path, matmul_backend_onednn);
+  ASSERT_TRUE(rt.ok()) << rt.message();
+  EXPECT_FALSE(rt->tmpl.has_value());
+  auto prompt = model_runtime_chat_prompt(*rt, {{"user", "hi"}});
+  ASSERT_FALSE(prompt.ok());
+  EXPECT_NE(prompt.message().find("use --raw"), std::string::npos) << prompt.message();
+  // A broken template is still an error, not silently "no template".
+  config["chat_template"] = "{% for m in messages %}";
+  test::write_file(path / "tokenizer_config.json", config.dump());
+  EXPECT_FALSE(model_runtime_open(path, matmul_backend_onednn).ok());
+}
+
+}  // namespace
+}  // namespace smelt
