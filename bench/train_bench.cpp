@@ -25,7 +25,7 @@ double now() {
 
 struct options {
   int64_t seq = 512, batch_size = 1, steps = 3, rank = 16;
-  double alpha = 32, dropout = 0, peak_tflops = 0;
+  double alpha = 32, dropout = 0, peak_tflops = 0, activation_gib = 4;  // smelt train's default
   std::string targets = "all";
   uint64_t seed = 0;
   matmul_backend backend = matmul_backend_onednn;
@@ -62,6 +62,7 @@ int usage() {
       stderr,
       "usage: train_bench MODEL_DIR [--seq 512] [--batch-size 1] [--steps 3] [--rank 16] [--alpha 32]\n"
       "       [--dropout 0] [--targets all] [--seed 0] [--peak-tflops X] [--backend onednn|reference]\n"
+      "       [--activation-memory GIB (4, as smelt train; 0: always recompute)]\n"
       "       (threads: OMP_NUM_THREADS)\n");
   return 2;
 }
@@ -95,6 +96,8 @@ int main(int argc, char** argv) {
         o.targets = v;
       else if (k == "--seed")
         o.seed = std::stoull(v);
+      else if (k == "--activation-memory")
+        o.activation_gib = std::stod(v);
       else if (k == "--peak-tflops")
         o.peak_tflops = std::stod(v);
       else if (k == "--backend")
@@ -139,6 +142,7 @@ int main(int argc, char** argv) {
   lo.targets = *targets;
   lo.seed = o.seed;
   lora_model m = lora_model_create(base, lo);
+  m.activation_budget = static_cast<int64_t>(o.activation_gib * (1 << 30));
   std::vector<adamw_group> groups = lora_model_parameters(m);
   adamw opt(groups, adamw_options{});
 
@@ -203,10 +207,10 @@ int main(int argc, char** argv) {
       "\"tokens_per_s\":{:.2f},\"step_seconds\":{:.3f},\"step_seconds_all\":[{}],\"peak_rss_mib\":{:.1f},"
       "\"flops_per_token\":{:.0f},\"flops_formula\":\"4*N_frozen + 6*N_lora + 6*L*H*head_dim*T (model FLOPs, "
       "recompute not counted)\",\"n_frozen_matmul_params\":{:.0f},\"n_lora_params\":{:.0f},\"threads\":{},"
-      "\"omp_wait_policy\":\"{}\",\"load_s\":{:.2f},\"losses\":[{}]",
+      "\"omp_wait_policy\":\"{}\",\"activation_gib\":{},\"load_s\":{:.2f},\"losses\":[{}]",
       matmul_backend_description(*base.matmul), o.seq, o.batch_size, o.rank, o.targets, tokens / step_s,
       step_s, all, ru.ru_maxrss / 1024.0, f.per_token, f.n_frozen, f.n_lora, omp_get_max_threads(),
-      wait ? wait : "", load_s, ls);
+      wait ? wait : "", o.activation_gib, load_s, ls);
   if (o.peak_tflops > 0)
     out += fmt::format(",\"mfu\":{:.4f},\"peak_tflops\":{}",
                        tokens / step_s * f.per_token / (o.peak_tflops * 1e12), o.peak_tflops);

@@ -29,6 +29,8 @@ const command_spec model_init_spec = {
         {"seed", 0, "N", "0", "random seed"},
         {"dtype", 0, "bf16|f32", "bf16", "weight dtype (f32 stores the same bf16-exact values)"},
         {"norm-noise", 0, "X", "0", "RMSNorm weights 1 + X * normal(0, 1) instead of ones (for tests)"},
+        {"embedding-std", 0, "X", "0.02",
+         "std of the embedding and LM head weights (larger: a wider logit range a LoRA can reach)"},
     },
     0,
 };
@@ -61,6 +63,12 @@ int model_init_run(const parsed_args& args) {
     return exit_usage;
   }
   o.norm_noise = static_cast<float>(*noise);
+  auto embedding_std = args.get_double("embedding-std");
+  if (!embedding_std.ok() || !(*embedding_std > 0)) {
+    log_error("smelt model init: --embedding-std: expected a positive number");
+    return exit_usage;
+  }
+  o.embedding_std = static_cast<float>(*embedding_std);
   if (auto s = model_init(o); !s) {
     log_error("{}", s.message());
     return exit_failed;

@@ -58,6 +58,9 @@ const command_spec train_spec = {
         {"max-tokens", 0, "N", "4096", "longest sample in tokens"},
         {"overlength", 0, "truncate|skip", "truncate", "what to do with a longer sample (always reported)"},
         {"micro-batch-tokens", 0, "N", "4096", "samples of a step are packed into micro-batches this long"},
+        {"activation-memory", 0, "GIB", "4",
+         "keep a micro-batch's activations for the backward up to this size (a third less compute); "
+         "larger ones recompute each layer's"},
         {"checkpoints", 0, "N", "4", "evenly spaced checkpoints (final/ is always written)"},
         {"schedule", 0, "cosine|linear|constant", "cosine", "learning-rate schedule after warmup"},
         {"warmup-ratio", 0, "F", "0.03", "fraction of steps warming up from 0"},
@@ -110,6 +113,7 @@ int train_run_command(const parsed_args& args) {
   real("warmup-ratio", o.warmup_ratio, 0, 1);
   real("weight-decay", o.weight_decay, 0, 10);
   real("max-grad-norm", o.max_grad_norm, 1e-9, 1e9);
+  real("activation-memory", o.activation_gib, 0, 1 << 20);
   o.seed = static_cast<uint64_t>(seed);
   o.lora.seed = o.seed;
   o.lora.rslora = args.flag("rslora");

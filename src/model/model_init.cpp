@@ -234,10 +234,14 @@ status model_init(const model_init_options& o) {
           fmt::format("{}: already holds a model ({}); choose an empty --out", o.out.string(), name));
 
   std::vector<safetensors_write_tensor> tensors;
-  for (const auto& spec : model_tensor_specs(c))
+  for (const auto& spec : model_tensor_specs(c)) {
+    const bool embedding = spec.name == "model.embed_tokens.weight" || spec.name == "lm_head.weight";
+    const float scale = spec.is_norm ? o.norm_noise / k_init_std
+                        : embedding  ? o.embedding_std / k_init_std
+                                     : 1.0f;
     tensors.push_back({spec.name, o.dtype, spec.shape,
-                       spec.is_norm ? random_fill(o.seed, spec.name, o.dtype, o.norm_noise / k_init_std, 1.0f)
-                                    : random_fill(o.seed, spec.name, o.dtype, 1.0f, 0.0f)});
+                       random_fill(o.seed, spec.name, o.dtype, scale, spec.is_norm ? 1.0f : 0.0f)});
+  }
   if (auto s = safetensors_write(o.out / "model.safetensors", tensors, {{"format", "pt"}}); !s) return s;
 
   generation_config g;

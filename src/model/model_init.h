@@ -21,6 +21,7 @@ struct model_init_options {
   uint64_t seed = 0;
   tensor_dtype dtype = tensor_dtype_bf16;  // bf16 or f32 (f32 holds the same bf16-exact values)
   float norm_noise = 0;                    // RMSNorm weights 1 + norm_noise * normal(0, 1); 0: ones
+  float embedding_std = 0.02f;             // std of embed_tokens and lm_head (other weights: 0.02)
 };
 
 const std::vector<std::string>& model_init_presets();
@@ -38,9 +39,9 @@ struct tokenizer_ids {
 };
 result<tokenizer_ids> model_init_tokenizer_ids(const std::filesystem::path& tokenizer_dir);
 
-// Writes config.json, generation_config.json, model.safetensors (normal(0, 0.02), norms one unless
-// norm_noise;
-// deterministic from the seed; streamed) and copies the tokenizer files into options.out.
+// Writes config.json, generation_config.json, model.safetensors (normal(0, 0.02); embeddings
+// normal(0, embedding_std); norms one unless norm_noise; deterministic from the seed; streamed) and
+// copies the tokenizer files into options.out.
 status model_init(const model_init_options& options);
 
 }  // namespace smelt

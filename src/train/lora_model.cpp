@@ -52,8 +52,17 @@ const float* bias_or_null(const std::vector<float>& b) {
 
 // Everything one layer's forward computes that its backward reads.
 struct layer_acts {
-  std::vector<float> n1, rstd1, q_pre, k_pre, rstd_q, rstd_k, q, k, v, att, h, n2, rstd2, gate, up, act, tmp;
+  std::vector<float> n1, rstd1, q_pre, k_pre, rstd_q, rstd_k, q, k, v, att, h, n2, rstd2, gate, up, act;
   std::array<lora_saved, lora_target_count> lora;
+
+  int64_t bytes() const {
+    size_t n = 0;
+    for (const auto* b :
+         {&n1, &rstd1, &q_pre, &k_pre, &rstd_q, &rstd_k, &q, &k, &v, &att, &h, &n2, &rstd2, &gate, &up, &act})
+      n += b->capacity() * sizeof(float);
+    for (const auto& s : lora) n += s.h.capacity() * sizeof(float) + s.keep.capacity();
+    return static_cast<int64_t>(n);
+  }
 };
 
 // Scratch gradients of one layer's backward.
@@ -333,14 +342,18 @@ result<loss_sum> lora_model_forward_backward(lora_model& model, const packed_bat
   const int64_t N = static_cast<int64_t>(batch.ids.size()), C = base.config.hidden_size;
   const size_t L = base.layers.size();
 
-  // Forward, keeping only each layer's input.
+  // Forward, keeping each layer's input, and all of every layer's activations when they fit in
+  // model.activation_budget (known after layer 0); otherwise only the last layer's.
   std::vector<std::vector<float>> inputs(L);
   std::vector<float> x(static_cast<size_t>(N * C)), next(static_cast<size_t>(N * C));
   embedding_forward(x.data(), base.embed_tokens, batch.ids.data(), N);
-  layer_acts acts;
+  std::vector<layer_acts> acts(1);
+  bool keep_all = false;
   for (size_t l = 0; l < L; ++l) {
     inputs[l] = x;
-    layer_forward(c, l, next.data(), x.data(), acts);
+    if (keep_all) acts.emplace_back();
+    layer_forward(c, l, next.data(), x.data(), acts.back());
+    if (l == 0) keep_all = acts[0].bytes() * static_cast<int64_t>(L) <= model.activation_budget;
     std::swap(x, next);
   }
   loss_sum out;
@@ -348,13 +361,16 @@ result<loss_sum> lora_model_forward_backward(lora_model& model, const packed_bat
   std::vector<float> dx(static_cast<size_t>(N * C)), dprev(static_cast<size_t>(N * C));
   out.sum = loss_head(c, dx.data(), x.data(), grad_scale);
 
-  // Backward, recomputing each layer's activations from its saved input.
+  // Backward, recomputing each layer's activations from its saved input unless they were kept. The
+  // last layer's are still there from the forward.
   layer_grads grads;
   for (size_t l = L; l-- > 0;) {
-    layer_forward(c, l, next.data(), inputs[l].data(), acts);
-    layer_backward(c, l, dprev.data(), dx.data(), inputs[l].data(), acts, grads);
+    layer_acts& a = keep_all ? acts[l] : acts[0];
+    if (!keep_all && l + 1 < L) layer_forward(c, l, next.data(), inputs[l].data(), a);
+    layer_backward(c, l, dprev.data(), dx.data(), inputs[l].data(), a, grads);
     std::swap(dx, dprev);
     inputs[l] = {};
+    if (keep_all) a = {};
   }
   return out;
 }

@@ -1,7 +1,8 @@
 // A frozen base transformer plus trainable LoRA adapters on chosen linears, with the training
 // forward and backward over a packed batch: per-layer activation recompute (only each layer's input
-// is kept across the forward), loss only at labelled positions through chunked cross-entropy, and
-// attention confined to each packed sample. Optimizer, schedule, data and checkpoints are elsewhere.
+// is kept across the forward) unless all activations fit a memory budget, loss only at labelled positions
+// through chunked cross-entropy, and attention confined to each packed sample. Optimizer, schedule, data and
+// checkpoints are elsewhere.
 #pragma once
 
 #include <array>
@@ -37,6 +38,9 @@ struct lora_model {
   lora_options options;
   // layers[l][t]: the adapter of target t in layer l, absent when t is not adapted.
   std::vector<std::array<std::optional<lora_param>, lora_target_count>> layers;
+  // Bytes the training forward may spend keeping every layer's activations for the backward (a
+  // third less compute); a batch that needs more recomputes them layer by layer. 0: always recompute.
+  int64_t activation_budget = 0;
 };
 
 // New adapters (A Kaiming-uniform, B zero) drawn from options.seed.

@@ -103,6 +103,7 @@ nlohmann::ordered_json resolved_config(const train_options& o, int64_t total_ste
   j["max_tokens"] = o.max_tokens;
   j["overlength"] = o.overlength == overlength_skip ? "skip" : "truncate";
   j["micro_batch_tokens"] = o.micro_batch_tokens;
+  j["activation_gib"] = o.activation_gib;
   j["checkpoints"] = o.checkpoints;
   j["schedule"] = lr_schedule_name(o.schedule);
   j["warmup_ratio"] = o.warmup_ratio;
@@ -170,6 +171,7 @@ result<train_summary> train_run(const train_options& o,
   const fs::path metrics_path = o.out / "metrics.jsonl";
 
   lora_model model = lora_model_create(base, o.lora);
+  model.activation_budget = static_cast<int64_t>(o.activation_gib * (1 << 30));
   std::vector<adamw_group> groups = lora_model_parameters(model);
   adamw_options aopts;
   aopts.weight_decay = o.weight_decay;
@@ -230,6 +232,16 @@ result<train_summary> train_run(const train_options& o,
     st.best_eval_loss = best_eval;
     st.rng_state = fmt::format("seed {}", o.seed);  // every random draw derives from (seed, step)
     return checkpoint_write(o.out, st, lora_model_to_adapter(model, base_name), opt);
+  };
+  // A write that fails mid-run (a full disk): say what is safe and how to go on.
+  int64_t last_saved = start;
+  auto stopped_by = [&](const std::string& why) {
+    return make_error(
+        last_saved > 0
+            ? fmt::format("{}; the last good checkpoint is {}/checkpoints/step-{}: free space, then rerun "
+                          "with --resume",
+                          why, o.out.string(), last_saved)
+            : fmt::format("{}; no checkpoint was saved yet", why));
   };
 
   double last_loss = NAN;
@@ -297,6 +309,7 @@ result<train_summary> train_run(const train_options& o,
     if (eval_loss) m["eval_loss"] = *eval_loss;
     metrics << m.dump() << "\n";
     metrics.flush();
+    if (!metrics) return stopped_by(fmt::format("{}: write failed at step {}", metrics_path.string(), done));
 
     if (eval_loss && (!best_eval || *eval_loss < *best_eval)) {
       best_eval = eval_loss;
@@ -304,9 +317,10 @@ result<train_summary> train_run(const train_options& o,
     }
     const bool stopping = cancel && cancel->load();
     if (at_checkpoint || stopping) {
-      if (auto s = save_checkpoint(done, last_loss, eval_loss); !s) return s.err();
+      if (auto s = save_checkpoint(done, last_loss, eval_loss); !s) return stopped_by(s.message());
+      last_saved = done;
       if (eval_loss && best_step == done)
-        if (auto s = checkpoint_mark_best(o.out, done); !s) return s.err();
+        if (auto s = checkpoint_mark_best(o.out, done); !s) return stopped_by(s.message());
     }
     if (on_step) on_step(p);
     summary.steps = done;
@@ -317,7 +331,8 @@ result<train_summary> train_run(const train_options& o,
       return summary;
     }
   }
-  if (auto s = checkpoint_write_final(o.out, lora_model_to_adapter(model, base_name)); !s) return s.err();
+  if (auto s = checkpoint_write_final(o.out, lora_model_to_adapter(model, base_name)); !s)
+    return stopped_by(s.message());
   summary.final_loss = last_loss;
   summary.final_dir = o.out / "final";
   if (best_eval) {

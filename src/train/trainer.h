@@ -27,6 +27,7 @@ struct train_options {
   int64_t max_tokens = 4096;
   overlength_policy overlength = overlength_truncate;
   int64_t micro_batch_tokens = 4096;  // samples packed into micro-batches of at most this many tokens
+  double activation_gib = 4;          // keep a micro-batch's activations up to this size (else recompute)
   int64_t checkpoints = 0;            // evenly spaced, besides final/
   lr_schedule schedule = lr_schedule_cosine;
   double warmup_ratio = 0.0;

@@ -1,6 +1,7 @@
 // `smelt train` / `smelt eval` as a user runs them, on a tiny random Qwen2-shaped model with the
 // real Qwen3 tokenizer and the bundled fire-safety chat data: run layout and metrics, exact resume
-// after Ctrl-C and after kill -9, eval agreeing with the trainer's eval loss, and bad input.
+// after Ctrl-C, after kill -9 and after a full disk, eval agreeing with the trainer's eval loss, and bad
+// input.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -135,6 +136,49 @@ TEST_F(Train, ResumeAfterCtrlCIsExact) {
 }
 TEST_F(Train, ResumeAfterKillIsExact) {
   interrupted_run_equals_uninterrupted(dir_, model_, "KILL");
+}
+
+// Bytes of the files under DIR, each rounded up to whole 4 KiB pages (what tmpfs charges).
+size_t pages_under(const std::filesystem::path& dir) {
+  size_t total = 0;
+  for (auto& e : std::filesystem::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) total += (e.file_size() + 4095) / 4096 * 4096;
+  return total;
+}
+
+// The disk fills up during a run: smelt stops with a message naming the failed write and the last
+// good checkpoint, which loads and equals the same step of an unhindered run; with space again,
+// --resume finishes the run with every logged number equal to the unhindered run's.
+TEST_F(Train, FullDiskStopsAtTheLastGoodCheckpointAndResumes) {
+  auto whole = dir_ / "whole";
+  ASSERT_EQ(run_smelt(train_args(model_, whole)).exit_code, 0);
+  // Room for the run's config, its metrics and one and a half checkpoints: step-2 fits, step-3 not.
+  const size_t room = pages_under(whole / "checkpoints" / "step-2") * 3 / 2 + 2 * 4096;
+  small_tmpfs disk(dir_ / "disk", room);
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
+  auto cut = dir_ / "disk" / "run";
+  auto r = run_smelt(train_args(model_, cut));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("No space left on device"), std::string::npos) << r.err;
+  const std::string last = (cut / "checkpoints" / "step-2").string();
+  EXPECT_NE(r.err.find("the last good checkpoint is " + last + ": free space, then rerun with --resume"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(read_file(cut / "checkpoints" / "step-2" / "adapter_model.safetensors"),
+            read_file(whole / "checkpoints" / "step-2" / "adapter_model.safetensors"));
+  auto eval = run_smelt("eval --model " + shell_quote(model_) + " --adapter " + shell_quote(last) +
+                        " --data " + shell_quote(k_data) + " --json");
+  EXPECT_EQ(eval.exit_code, 0) << eval.err;
+
+  ASSERT_TRUE(disk.resize(64 << 20));
+  auto resumed = run_smelt(train_args(model_, cut) + " --resume");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_NE(resumed.err.find("resuming from " + last), std::string::npos) << resumed.err;
+  auto a = metrics(whole), b = metrics(cut);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].dump(), b[i].dump()) << "step " << i + 1;
+  EXPECT_EQ(read_file(whole / "final" / "adapter_model.safetensors"),
+            read_file(cut / "final" / "adapter_model.safetensors"));
 }
 
 TEST_F(Train, BadInputIsReported) {

@@ -166,6 +166,21 @@ TEST_P(LoraReference, LossAndGradientsMatch) {
     }
   EXPECT_EQ(compared, static_cast<int>(model_.layers.size()) * 14);
   RecordProperty("worst_grad_nmse", fmt::format("{:.3g}", worst));
+
+  // Keeping every layer's activations instead of recomputing them runs the same ops on the same
+  // values: the same loss and gradients to the bit.
+  ASSERT_EQ(model_.activation_budget, 0);
+  std::vector<std::vector<float>> recomputed;
+  for (const auto& layer : model_.layers)
+    for (const auto& p : layer) recomputed.push_back(p->dA), recomputed.push_back(p->dB);
+  model_.activation_budget = int64_t{1} << 40;
+  EXPECT_EQ(step_loss_and_grads(model_, s), loss);
+  size_t i = 0;
+  for (const auto& layer : model_.layers)
+    for (const auto& p : layer) {
+      EXPECT_EQ(p->dA, recomputed[i++]);
+      EXPECT_EQ(p->dB, recomputed[i++]);
+    }
 }
 
 // Ten AdamW steps (lr 1e-3, cosine with 2 warmup steps, weight decay 0.01, clipping at 1.0): per-step

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -96,6 +97,29 @@ class temp_dir {
 
  private:
   std::filesystem::path path_;
+};
+
+// A tmpfs of BYTES mounted at AT for the test (root only: mounted() says whether it worked), to
+// fill up like a full disk; unmounted on destruction.
+class small_tmpfs {
+ public:
+  small_tmpfs(const std::filesystem::path& at, size_t bytes) : at_(at) {
+    std::filesystem::create_directories(at);
+    mounted_ = ::mount("tmpfs", at.c_str(), "tmpfs", 0, ("size=" + std::to_string(bytes)).c_str()) == 0;
+  }
+  ~small_tmpfs() {
+    if (mounted_) ::umount2(at_.c_str(), MNT_DETACH);
+  }
+  small_tmpfs(const small_tmpfs&) = delete;
+  small_tmpfs& operator=(const small_tmpfs&) = delete;
+  bool mounted() const { return mounted_; }
+  bool resize(size_t bytes) {
+    return ::mount("tmpfs", at_.c_str(), "tmpfs", MS_REMOUNT, ("size=" + std::to_string(bytes)).c_str()) == 0;
+  }
+
+ private:
+  std::filesystem::path at_;
+  bool mounted_ = false;
 };
 
 inline void write_file(const std::filesystem::path& p, const std::string& data) {

@@ -4,7 +4,6 @@
 // never leaving one that loads wrong, the best marker and final/.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -255,23 +254,6 @@ TEST(checkpoint, file_size_limit_leaves_no_half_checkpoint) {
                   run.path().string()));
   expect_only_step_1_intact(run.path());
 }
-
-// A tmpfs mounted for the test (root only); unmounted on destruction.
-class small_tmpfs {
- public:
-  small_tmpfs(const fs::path& at, size_t bytes) : at_(at) {
-    fs::create_directories(at);
-    mounted_ = ::mount("tmpfs", at.c_str(), "tmpfs", 0, fmt::format("size={}", bytes).c_str()) == 0;
-  }
-  ~small_tmpfs() {
-    if (mounted_) ::umount2(at_.c_str(), MNT_DETACH);
-  }
-  bool mounted() const { return mounted_; }
-
- private:
-  fs::path at_;
-  bool mounted_ = false;
-};
 
 TEST(checkpoint, full_disk_leaves_no_half_checkpoint) {
   temp_dir outer;
