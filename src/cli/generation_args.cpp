@@ -24,7 +24,9 @@ std::vector<option_spec> generation_option_specs() {
       {"presence-penalty", 0, "F", "0", "OpenAI presence penalty over generated tokens"},
       {"seed", 0, "N", "0", "random seed (same seed, same prompt: same output)"},
       {"stop", 0, "TEXT", "", "stop before this text"},
-      {"thinking", 0, "on|off|model", "model", "Qwen3's enable_thinking switch for the chat template"},
+      {"thinking", 0, "on|off|trained", "trained",
+       "Qwen3's enable_thinking switch; trained: open the reply as training renders an assistant turn "
+       "(Qwen3: as off)"},
       {"context", 0, "N", "model", "KV cache positions; model: max_position_embeddings, at most 32768"},
       {"backend", 0, "onednn|reference", "onednn", "matmul backend (reference is slow; for checks)"},
       {"stats", 0, "", "", "print prompt/generated token counts and tokens/s to standard error"},
@@ -77,8 +79,8 @@ result<generation_setup> generation_setup_from_args(const parsed_args& args, con
   const std::string thinking = args.get("thinking");
   if (thinking == "on" || thinking == "off") {
     s.render.enable_thinking = thinking == "on";
-  } else if (thinking != "model") {
-    return make_error(fmt::format("--thinking: expected on|off|model, got '{}'", thinking));
+  } else if (thinking != "trained") {
+    return make_error(fmt::format("--thinking: expected on|off|trained, got '{}'", thinking));
   }
   const int64_t model_max = rt.model->config.max_position_embeddings;
   s.context = std::min<int64_t>(model_max > 0 ? model_max : 32768, 32768);

@@ -55,9 +55,15 @@ result<std::vector<int32_t>> model_runtime_chat_prompt(const model_runtime& rt,
         fmt::format("{}: the model has no chat template (tokenizer_config.json chat_template); "
                     "use --raw to feed text as is",
                     rt.model->dir.path.string()));
-  auto rendered = chat_template_render(*rt.tmpl, messages, true, options);
-  if (!rendered) return rendered.err();
-  return tokenizer_encode(rt.tok, rendered->text, false);
+  // An explicit thinking switch asks for the template's own generation prompt.
+  if (options.enable_thinking) {
+    auto rendered = chat_template_render(*rt.tmpl, messages, true, options);
+    if (!rendered) return rendered.err();
+    return tokenizer_encode(rt.tok, rendered->text, false);
+  }
+  auto text = chat_template_reply_prompt(*rt.tmpl, messages, options);
+  if (!text) return text.err();
+  return tokenizer_encode(rt.tok, *text, false);
 }
 
 }  // namespace smelt

@@ -36,8 +36,10 @@ result<lora_adapter_set> model_runtime_load_adapter(const model_runtime& rt,
 // generation_config.json's sampling: greedy unless do_sample, then its temperature/top-k/top-p/min-p.
 sampling_params model_runtime_sampling_defaults(const model_runtime& rt);
 
-// Prompt ids of MESSAGES rendered by the chat template with the generation prompt (no special
-// tokens added beyond what the template prints, as transformers' apply_chat_template does).
+// Prompt ids of MESSAGES rendered by the chat template and opened for the reply as training
+// renders an assistant turn (chat_template_reply_prompt), or, when options.enable_thinking is set,
+// with the template's own generation prompt. No special tokens are added beyond what the template
+// prints, as transformers' apply_chat_template does.
 result<std::vector<int32_t>> model_runtime_chat_prompt(const model_runtime& rt,
                                                        const std::vector<chat_message>& messages,
                                                        const chat_render_options& options = {});

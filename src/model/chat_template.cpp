@@ -275,4 +275,16 @@ result<chat_render> chat_template_render(const chat_template& tmpl, const std::v
   return r;
 }
 
+result<std::string> chat_template_reply_prompt(const chat_template& tmpl,
+                                               const std::vector<chat_message>& messages,
+                                               const chat_render_options& options) {
+  std::vector<chat_message> with_reply = messages;
+  with_reply.push_back({"assistant", "reply"});
+  auto r = chat_template_render(tmpl, with_reply, false, options);
+  if (r && r->content.back().size() > 0) return r->text.substr(0, r->content.back().begin);
+  auto g = chat_template_render(tmpl, messages, true, options);
+  if (!g) return g.err();
+  return std::move(g->text);
+}
+
 }  // namespace smelt

@@ -79,4 +79,15 @@ struct chat_render_options {
 result<chat_render> chat_template_render(const chat_template& tmpl, const std::vector<chat_message>& messages,
                                          bool add_generation_prompt, const chat_render_options& options = {});
 
+// The text a reply to MESSAGES continues, opened the way training renders an assistant turn: the
+// conversation plus an assistant message, cut where that message's content begins. Training puts
+// loss on assistant content only, so a fine-tuned model has learned to answer after exactly this
+// prefix. It equals the add_generation_prompt rendering for templates that open an assistant turn
+// the same way in both (Llama 3.x, Qwen2.5); Qwen3 writes an empty think block before the content,
+// so there it equals the enable_thinking=false prompt. Falls back to the add_generation_prompt
+// rendering when the template prints no assistant content.
+result<std::string> chat_template_reply_prompt(const chat_template& tmpl,
+                                               const std::vector<chat_message>& messages,
+                                               const chat_render_options& options = {});
+
 }  // namespace smelt

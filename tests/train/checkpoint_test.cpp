@@ -22,6 +22,7 @@ namespace smelt {
 namespace {
 
 namespace fs = std::filesystem;
+using test::small_tmpfs;
 using test::temp_dir;
 
 // An adapter (rank 4, q and v of 2 layers) with an AdamW over its A and B, all values set to FILL.
