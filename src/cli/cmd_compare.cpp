@@ -150,6 +150,14 @@ std::string one_line(std::string_view text, size_t max_bytes) {
   return std::string(utf8_truncate(s, max_bytes)) + "…";
 }
 
+// An answer as printed: one made only of whitespace (a random or broken model's newlines) is
+// shown escaped, so it does not read as blank lines.
+std::string shown_answer(const std::string& text) {
+  if (text.empty() || text.find_first_not_of(" \t\r\n") != std::string::npos) return text;
+  std::string head = nlohmann::json(text.substr(0, 24)).dump();
+  return fmt::format("(whitespace only: {}{})", head, text.size() > 24 ? "…" : "");
+}
+
 double tokens_per_second(int64_t tokens, double seconds) {
   return seconds > 0 ? double(tokens) / seconds : 0.0;
 }
@@ -173,7 +181,7 @@ std::string markdown_report(const std::string& model_dir, const std::vector<comp
     for (size_t k = 0; k < models.size(); ++k) {
       const generate_result& r = answers[i][k].r;
       md += fmt::format("**{}** ({} tokens, {})\n\n", models[k].label, r.ids.size(), r.finish_reason);
-      md += md_quote(r.text) + "\n";
+      md += md_quote(shown_answer(r.text)) + "\n";
     }
   }
   return md;
@@ -359,8 +367,8 @@ int compare_run(const parsed_args& args) {
       }
       m.seconds += r->prefill_seconds + r->decode_seconds;
       m.generated_tokens += static_cast<int64_t>(r->ids.size());
-      block +=
-          fmt::format("--- {} ({} tokens, {}) ---\n{}\n", m.label, r->ids.size(), r->finish_reason, r->text);
+      block += fmt::format("--- {} ({} tokens, {}) ---\n{}\n", m.label, r->ids.size(), r->finish_reason,
+                           shown_answer(r->text));
       answers[i].push_back({std::move(*r)});
     }
     block += "\n";
