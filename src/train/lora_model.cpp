@@ -59,8 +59,8 @@ struct layer_acts {
     size_t n = 0;
     for (const auto* b :
          {&n1, &rstd1, &q_pre, &k_pre, &rstd_q, &rstd_k, &q, &k, &v, &att, &h, &n2, &rstd2, &gate, &up, &act})
-      n += b->capacity() * sizeof(float);
-    for (const auto& s : lora) n += s.h.capacity() * sizeof(float) + s.keep.capacity();
+      n += b->size() * sizeof(float);
+    for (const auto& s : lora) n += s.h.size() * sizeof(float) + s.keep.size();
     return static_cast<int64_t>(n);
   }
 };
@@ -71,7 +71,7 @@ struct layer_grads {
 };
 
 float* fit(std::vector<float>& b, int64_t n) {
-  if (b.size() < static_cast<size_t>(n)) b.resize(static_cast<size_t>(n));
+  b.resize(static_cast<size_t>(n));  // keeps the capacity of an earlier, larger batch
   return b.data();
 }
 
@@ -334,6 +334,15 @@ std::vector<adamw_group> lora_model_parameters(lora_model& model) {
   return groups;
 }
 
+// Buffers of the training forward and backward, kept from step to step so a step does not fault
+// in fresh pages for its activations.
+struct lora_scratch {
+  std::vector<std::vector<float>> inputs;  // each layer's input
+  std::vector<layer_acts> acts;            // every layer's, or only acts[0] when recomputing
+  layer_grads grads;
+  std::vector<float> x, next, dx, dprev;
+};
+
 result<loss_sum> lora_model_forward_backward(lora_model& model, const packed_batch& batch, float grad_scale,
                                              uint64_t dropout_seed) {
   if (auto s = check_batch(model, batch); !s) return s.err();
@@ -341,36 +350,41 @@ result<loss_sum> lora_model_forward_backward(lora_model& model, const packed_bat
   const transformer& base = *model.base;
   const int64_t N = static_cast<int64_t>(batch.ids.size()), C = base.config.hidden_size;
   const size_t L = base.layers.size();
+  if (!model.scratch) model.scratch = std::make_shared<lora_scratch>();
+  lora_scratch& w = *model.scratch;
 
   // Forward, keeping each layer's input, and all of every layer's activations when they fit in
   // model.activation_budget (known after layer 0); otherwise only the last layer's.
-  std::vector<std::vector<float>> inputs(L);
-  std::vector<float> x(static_cast<size_t>(N * C)), next(static_cast<size_t>(N * C));
-  embedding_forward(x.data(), base.embed_tokens, batch.ids.data(), N);
-  std::vector<layer_acts> acts(1);
+  w.inputs.resize(L);
+  float* x = fit(w.x, N * C);
+  float* next = fit(w.next, N * C);
+  embedding_forward(x, base.embed_tokens, batch.ids.data(), N);
+  if (w.acts.empty()) w.acts.resize(1);
   bool keep_all = false;
   for (size_t l = 0; l < L; ++l) {
-    inputs[l] = x;
-    if (keep_all) acts.emplace_back();
-    layer_forward(c, l, next.data(), x.data(), acts.back());
-    if (l == 0) keep_all = acts[0].bytes() * static_cast<int64_t>(L) <= model.activation_budget;
+    std::copy(x, x + N * C, fit(w.inputs[l], N * C));
+    if (keep_all && w.acts.size() <= l) w.acts.resize(l + 1);
+    layer_acts& a = w.acts[keep_all ? l : 0];
+    layer_forward(c, l, next, x, a);
+    if (l == 0) {
+      keep_all = a.bytes() * static_cast<int64_t>(L) <= model.activation_budget;
+      if (!keep_all) w.acts.resize(1);  // an earlier, smaller batch kept them all; this one cannot
+    }
     std::swap(x, next);
   }
   loss_sum out;
   out.count = batch.label_count();
-  std::vector<float> dx(static_cast<size_t>(N * C)), dprev(static_cast<size_t>(N * C));
-  out.sum = loss_head(c, dx.data(), x.data(), grad_scale);
+  float* dx = fit(w.dx, N * C);
+  float* dprev = fit(w.dprev, N * C);
+  out.sum = loss_head(c, dx, x, grad_scale);
 
   // Backward, recomputing each layer's activations from its saved input unless they were kept. The
   // last layer's are still there from the forward.
-  layer_grads grads;
   for (size_t l = L; l-- > 0;) {
-    layer_acts& a = keep_all ? acts[l] : acts[0];
-    if (!keep_all && l + 1 < L) layer_forward(c, l, next.data(), inputs[l].data(), a);
-    layer_backward(c, l, dprev.data(), dx.data(), inputs[l].data(), a, grads);
+    layer_acts& a = w.acts[keep_all ? l : 0];
+    if (!keep_all && l + 1 < L) layer_forward(c, l, next, w.inputs[l].data(), a);
+    layer_backward(c, l, dprev, dx, w.inputs[l].data(), a, w.grads);
     std::swap(dx, dprev);
-    inputs[l] = {};
-    if (keep_all) a = {};
   }
   return out;
 }

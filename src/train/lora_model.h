@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -33,6 +34,8 @@ struct lora_param {
   std::vector<float> dA, dB;  // gradients, same shapes as w.A, w.B
 };
 
+struct lora_scratch;  // training buffers reused from step to step (lora_model.cpp)
+
 struct lora_model {
   transformer* base = nullptr;  // frozen; not owned
   lora_options options;
@@ -41,6 +44,7 @@ struct lora_model {
   // Bytes the training forward may spend keeping every layer's activations for the backward (a
   // third less compute); a batch that needs more recomputes them layer by layer. 0: always recompute.
   int64_t activation_budget = 0;
+  std::shared_ptr<lora_scratch> scratch;  // created by the first forward_backward
 };
 
 // New adapters (A Kaiming-uniform, B zero) drawn from options.seed.
