@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/bf16.h"
 #include "engine/vec_exp.h"
 
 namespace smelt {
@@ -20,27 +21,35 @@ constexpr int64_t k_block = 128;
 
 using dims = dnnl::memory::dims;
 
-// dst = src · wei on 4-D fp32 views (batch dims of size 1 in wei broadcast).
+using dt = dnnl::memory::data_type;
+
+// dst (fp32) = src · wei on 4-D views of fp32 or bf16 (IN) values (batch dims of size 1 in wei broadcast).
 void batched_matmul(const dnnl::engine& engine, dnnl::stream& stream, float* dst, const dims& dst_dims,
-                    const dims& dst_strides, const float* src, const dims& src_dims, const dims& src_strides,
-                    const float* wei, const dims& wei_dims, const dims& wei_strides) {
-  using dt = dnnl::memory::data_type;
-  dnnl::memory::desc src_md(src_dims, dt::f32, src_strides), wei_md(wei_dims, dt::f32, wei_strides),
+                    const dims& dst_strides, const void* src, const dims& src_dims, const dims& src_strides,
+                    const void* wei, const dims& wei_dims, const dims& wei_strides, dt in = dt::f32) {
+  dnnl::memory::desc src_md(src_dims, in, src_strides), wei_md(wei_dims, in, wei_strides),
       dst_md(dst_dims, dt::f32, dst_strides);
   dnnl::matmul prim(dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, wei_md, dst_md), engine));
-  prim.execute(stream, {{DNNL_ARG_SRC, dnnl::memory(src_md, engine, const_cast<float*>(src))},
-                        {DNNL_ARG_WEIGHTS, dnnl::memory(wei_md, engine, const_cast<float*>(wei))},
+  prim.execute(stream, {{DNNL_ARG_SRC, dnnl::memory(src_md, engine, const_cast<void*>(src))},
+                        {DNNL_ARG_WEIGHTS, dnnl::memory(wei_md, engine, const_cast<void*>(wei))},
                         {DNNL_ARG_DST, dnnl::memory(dst_md, engine, dst)}});
   stream.wait();
 }
 
+// out (n) = bf16 rounding of in (n), in parallel blocks.
+void to_bf16(uint16_t* out, const float* in, int64_t n) {
+  constexpr int64_t block = 4096;
+#pragma omp parallel for schedule(static)
+  for (int64_t b = 0; b < n; b += block)
+    float_row_to_bf16(out + b, in + b, static_cast<size_t>(std::min(block, n - b)));
+}
+
 // dst = alpha · src · wei + beta · dst on fp32 views of any rank (strides give transposes).
 void batched_matmul_acc(const dnnl::engine& engine, dnnl::stream& stream, float* dst, const dims& dst_dims,
-                        const dims& dst_strides, const float* src, const dims& src_dims,
-                        const dims& src_strides, const float* wei, const dims& wei_dims,
-                        const dims& wei_strides, float alpha, float beta) {
-  using dt = dnnl::memory::data_type;
-  dnnl::memory::desc src_md(src_dims, dt::f32, src_strides), wei_md(wei_dims, dt::f32, wei_strides),
+                        const dims& dst_strides, const void* src, const dims& src_dims,
+                        const dims& src_strides, const void* wei, const dims& wei_dims,
+                        const dims& wei_strides, float alpha, float beta, dt in = dt::f32) {
+  dnnl::memory::desc src_md(src_dims, in, src_strides), wei_md(wei_dims, in, wei_strides),
       dst_md(dst_dims, dt::f32, dst_strides);
   dnnl::primitive_attr attr;
   if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
@@ -50,8 +59,8 @@ void batched_matmul_acc(const dnnl::engine& engine, dnnl::stream& stream, float*
     attr.set_post_ops(ops);
   }
   dnnl::matmul prim(dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, wei_md, dst_md), attr, engine));
-  prim.execute(stream, {{DNNL_ARG_SRC, dnnl::memory(src_md, engine, const_cast<float*>(src))},
-                        {DNNL_ARG_WEIGHTS, dnnl::memory(wei_md, engine, const_cast<float*>(wei))},
+  prim.execute(stream, {{DNNL_ARG_SRC, dnnl::memory(src_md, engine, const_cast<void*>(src))},
+                        {DNNL_ARG_WEIGHTS, dnnl::memory(wei_md, engine, const_cast<void*>(wei))},
                         {DNNL_ARG_DST, dnnl::memory(dst_md, engine, dst)}});
   stream.wait();
 }
@@ -109,12 +118,26 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void softmax_row(fl
 }  // namespace
 
 void attention_forward_onednn(matmul_context& ctx, float* out, const float* q, const float* k, const float* v,
-                              int64_t T, int64_t P, int64_t Q, int64_t KV, int64_t D, int64_t window) {
+                              int64_t T, int64_t P, int64_t Q, int64_t KV, int64_t D, int64_t window,
+                              attention_inputs inputs) {
   static thread_local dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   static thread_local dnnl::stream stream(engine);
   const int64_t G = Q / KV;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  const bool bf16 = inputs == attention_inputs_bf16;
   std::vector<float>& scores = ctx.attention_scratch();
+  // bf16: q, k, v rounded once, then each block's probabilities.
+  std::vector<uint16_t>& half = ctx.attention_bf16_scratch();
+  uint16_t *qh = nullptr, *kh = nullptr, *vh = nullptr;
+  if (bf16) {
+    const int64_t nq = T * Q * D, nk = (P + T) * KV * D;
+    half.resize(static_cast<size_t>(nq + 2 * nk + Q * std::min(k_block, T) * (P + T)));
+    qh = half.data(), kh = qh + nq, vh = kh + nk;
+    to_bf16(qh, q, nq);
+    to_bf16(kh, k, nk);
+    to_bf16(vh, v, nk);
+  }
+  const dt in = bf16 ? dt::bf16 : dt::f32;
   for (int64_t t0 = 0; t0 < T; t0 += k_block) {
     const int64_t Tb = std::min(k_block, T - t0);
     const int64_t first = window > 0 ? std::max<int64_t>(0, P + t0 - window + 1) : 0;
@@ -123,8 +146,10 @@ void attention_forward_onednn(matmul_context& ctx, float* out, const float* q, c
     scores.resize(static_cast<size_t>(Q * Tb * Sn));
     // scores (KV, G, Tb, Sn) = q (KV, G, Tb, D) · kᵀ (KV, 1, D, Sn)
     batched_matmul(engine, stream, scores.data(), {KV, G, Tb, Sn}, {G * Tb * Sn, Tb * Sn, Sn, 1},
-                   q + t0 * Q * D, {KV, G, Tb, D}, {G * D, D, Q * D, 1}, k + first * KV * D, {KV, 1, D, Sn},
-                   {D, D, 1, KV * D});
+                   bf16 ? static_cast<const void*>(qh + t0 * Q * D) : q + t0 * Q * D, {KV, G, Tb, D},
+                   {G * D, D, Q * D, 1},
+                   bf16 ? static_cast<const void*>(kh + first * KV * D) : k + first * KV * D, {KV, 1, D, Sn},
+                   {D, D, 1, KV * D}, in);
 #pragma omp parallel for collapse(2) schedule(static)
     for (int64_t h = 0; h < Q; ++h) {
       for (int64_t t = 0; t < Tb; ++t) {
@@ -135,10 +160,14 @@ void attention_forward_onednn(matmul_context& ctx, float* out, const float* q, c
         softmax_row(row, lo, hi, Sn, scale);
       }
     }
+    uint16_t* ph = bf16 ? vh + (P + T) * KV * D : nullptr;
+    if (bf16) to_bf16(ph, scores.data(), Q * Tb * Sn);
     // out (KV, G, Tb, D) = p (KV, G, Tb, Sn) · v (KV, 1, Sn, D)
-    batched_matmul(engine, stream, out + t0 * Q * D, {KV, G, Tb, D}, {G * D, D, Q * D, 1}, scores.data(),
-                   {KV, G, Tb, Sn}, {G * Tb * Sn, Tb * Sn, Sn, 1}, v + first * KV * D, {KV, 1, Sn, D},
-                   {D, D, KV * D, 1});
+    batched_matmul(engine, stream, out + t0 * Q * D, {KV, G, Tb, D}, {G * D, D, Q * D, 1},
+                   bf16 ? static_cast<const void*>(ph) : scores.data(), {KV, G, Tb, Sn},
+                   {G * Tb * Sn, Tb * Sn, Sn, 1},
+                   bf16 ? static_cast<const void*>(vh + first * KV * D) : v + first * KV * D, {KV, 1, Sn, D},
+                   {D, D, KV * D, 1}, in);
   }
 }
 
@@ -147,12 +176,24 @@ void attention_forward_onednn(matmul_context& ctx, float* out, const float* q, c
 // Scratch: P and dS (Q·Tb·keys floats each) plus the two gathered blocks.
 void attention_backward_onednn(matmul_context& ctx, float* dq, float* dk, float* dv, const float* dout,
                                const float* q, const float* k, const float* v, int64_t T, int64_t Q,
-                               int64_t KV, int64_t D, int64_t window) {
+                               int64_t KV, int64_t D, int64_t window, attention_inputs inputs) {
   static thread_local dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   static thread_local dnnl::stream stream(engine);
   const int64_t G = Q / KV;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  const bool bf16 = inputs == attention_inputs_bf16;
+  const dt in = bf16 ? dt::bf16 : dt::f32;
   std::vector<float>& scratch = ctx.attention_scratch();
+  // bf16: k and v rounded once; per block the gathered q and dO, then dS.
+  std::vector<uint16_t>& half = ctx.attention_bf16_scratch();
+  uint16_t *kh = nullptr, *vh = nullptr, *qbh = nullptr, *gbh = nullptr, *dsh = nullptr;
+  if (bf16) {
+    const int64_t nk = T * KV * D, nb = Q * std::min(k_block, T) * D;
+    half.resize(static_cast<size_t>(2 * nk + 2 * nb + Q * std::min(k_block, T) * T));
+    kh = half.data(), vh = kh + nk, qbh = vh + nk, gbh = qbh + nb, dsh = gbh + nb;
+    to_bf16(kh, k, nk);
+    to_bf16(vh, v, nk);
+  }
   for (int64_t t0 = 0; t0 < T; t0 += k_block) {
     const int64_t Tb = std::min(k_block, T - t0);
     const int64_t first = window > 0 ? std::max<int64_t>(0, t0 - window + 1) : 0;
@@ -169,14 +210,21 @@ void attention_backward_onednn(matmul_context& ctx, float* dq, float* dk, float*
         std::copy_n(dout + ((t0 + t) * Q + h) * D, D, gb + (h * Tb + t) * D);
       }
     }
+    if (bf16) {
+      to_bf16(qbh, qb, Q * Tb * D);
+      to_bf16(gbh, gb, Q * Tb * D);
+    }
     const dims blk_dims = {KV, G, Tb, D}, blk_strides = {G * Tb * D, Tb * D, D, 1};
     const dims sc_dims = {KV, G, Tb, Sn}, sc_strides = {G * Tb * Sn, Tb * Sn, Sn, 1};
     const dims kt_dims = {KV, 1, D, Sn}, kt_strides = {D, D, 1, KV * D};  // k or v read transposed
+    auto at = [&](const float* f32, const uint16_t* half_values, int64_t offset) -> const void* {
+      return bf16 ? static_cast<const void*>(half_values + offset) : f32 + offset;
+    };
     // p = qb · kᵀ (unscaled scores), ds = dO · vᵀ (dP)
-    batched_matmul(engine, stream, p, sc_dims, sc_strides, qb, blk_dims, blk_strides, k + first * KV * D,
-                   kt_dims, kt_strides);
-    batched_matmul(engine, stream, ds, sc_dims, sc_strides, gb, blk_dims, blk_strides, v + first * KV * D,
-                   kt_dims, kt_strides);
+    batched_matmul(engine, stream, p, sc_dims, sc_strides, at(qb, qbh, 0), blk_dims, blk_strides,
+                   at(k, kh, first * KV * D), kt_dims, kt_strides, in);
+    batched_matmul(engine, stream, ds, sc_dims, sc_strides, at(gb, gbh, 0), blk_dims, blk_strides,
+                   at(v, vh, first * KV * D), kt_dims, kt_strides, in);
 #pragma omp parallel for collapse(2) schedule(static)
     for (int64_t h = 0; h < Q; ++h) {
       for (int64_t t = 0; t < Tb; ++t) {
@@ -188,10 +236,13 @@ void attention_backward_onednn(matmul_context& ctx, float* dq, float* dk, float*
         softmax_backward_row(prow, drow, lo, hi, Sn, scale);
       }
     }
+    if (bf16) to_bf16(dsh, ds, Q * Tb * Sn);
     // dq (KV, G, Tb, D) += scale · dS · k
-    batched_matmul_acc(engine, stream, dq + t0 * Q * D, blk_dims, {G * D, D, Q * D, 1}, ds, sc_dims,
-                       sc_strides, k + first * KV * D, {KV, 1, Sn, D}, {D, D, KV * D, 1}, scale, 1.0f);
-    // dk (KV, Sn, D) += scale · dSᵀ (KV, Sn, G·Tb) · qb (KV, G·Tb, D); dv likewise from P and dO.
+    batched_matmul_acc(engine, stream, dq + t0 * Q * D, blk_dims, {G * D, D, Q * D, 1}, at(ds, dsh, 0),
+                       sc_dims, sc_strides, at(k, kh, first * KV * D), {KV, 1, Sn, D}, {D, D, KV * D, 1},
+                       scale, 1.0f, in);
+    // dk (KV, Sn, D) += scale · dSᵀ (KV, Sn, G·Tb) · qb (KV, G·Tb, D); dv likewise from P and dO. These
+    // read a transposed operand, which oneDNN's bf16 gemm runs no faster than fp32: they stay fp32.
     const dims t_dims = {KV, Sn, G * Tb}, t_strides = {G * Tb * Sn, 1, Sn};
     const dims g_dims = {KV, G * Tb, D}, g_strides = {G * Tb * D, D, 1};
     const dims kv_dims = {KV, Sn, D}, kv_strides = {D, KV * D, 1};

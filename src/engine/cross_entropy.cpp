@@ -60,7 +60,12 @@ double cross_entropy_forward_backward(matmul_context& ctx, float* dhidden, const
                                       float grad_scale, int64_t chunk) {
   const int64_t V = lm_head.rows, C = lm_head.cols;
   chunk = std::max<int64_t>(1, std::min(chunk, R));
-  std::vector<float> logits(static_cast<size_t>(std::max<int64_t>(chunk, 0) * V));
+  // Kept across calls: a chunk of logits is hundreds of MB, which a fresh allocation would fault in
+  // page by page on every step.
+  // (A local reference: inside the OpenMP region the thread_local would name each worker's own.)
+  static thread_local std::vector<float> kept;
+  std::vector<float>& logits = kept;
+  logits.resize(static_cast<size_t>(chunk * V));
   // Per-row losses summed in row order at the end: the total does not depend on chunk or threads.
   std::vector<double> row_loss(static_cast<size_t>(R));
   for (int64_t r0 = 0; r0 < R; r0 += chunk) {

@@ -57,7 +57,8 @@ void lora_forward(matmul_context& ctx, float* y, const float* x, const lora_weig
   saved.keep.clear();
   saved.keep_scale = 1.0f;
   const float* a_in = x;
-  std::vector<float> xd;
+  static thread_local std::vector<float> kept;  // across calls: no fresh pages per call
+  std::vector<float>& xd = kept;                // (OpenMP workers would see their own thread_local)
   if (dropout > 0.0f) {
     saved.keep.resize(static_cast<size_t>(n));
     saved.keep_scale = 1.0f / (1.0f - dropout);
@@ -80,7 +81,8 @@ void lora_backward(matmul_context& ctx, float* dx, float* dA, float* dB, const f
   matmul_f32(ctx, dh.data(), dy, w.B.data(), M, w.rank, w.out, false, false, w.scale, 0.0f);
   // dA (r, in) += dhᵀ · drop(x);  dx (M, in) += (dh · A) ⊙ keep · keep_scale
   const bool dropped = !saved.keep.empty();
-  std::vector<float> tmp;
+  static thread_local std::vector<float> kept;  // across calls: no fresh pages per call
+  std::vector<float>& tmp = kept;               // (OpenMP workers would see their own thread_local)
   const float* a_in = x;
   if (dropped) {
     tmp.resize(static_cast<size_t>(n));

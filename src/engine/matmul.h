@@ -38,12 +38,14 @@ class matmul_context {
   onednn_state& onednn() { return *onednn_; }
   std::vector<uint16_t>& bf16_scratch() { return bf16_scratch_; }
   std::vector<float>& attention_scratch() { return attention_scratch_; }
+  std::vector<uint16_t>& attention_bf16_scratch() { return attention_bf16_scratch_; }
 
  private:
   matmul_backend backend_;
   std::unique_ptr<onednn_state> onednn_;
   std::vector<uint16_t> bf16_scratch_;
   std::vector<float> attention_scratch_;
+  std::vector<uint16_t> attention_bf16_scratch_;
 };
 
 // out [M, N] = inp [M, K] · Wᵀ + bias [N] (bias may be null); N = w.rows, K = w.cols.

@@ -110,6 +110,13 @@ void adapted_linear_backward(trainer_context& c, float* dx, const float* dy, con
   if (p) lora_backward(mm, dx, p->dA.data(), p->dB.data(), dy, x, p->w, a.lora[t], N);
 }
 
+// Training a bf16 model multiplies attention's bf16 roundings (fp32 softmax and sums), as PyTorch's
+// bf16 autocast does; an fp32 model keeps fp32 throughout (the numerics tests' path).
+attention_inputs attention_precision(const transformer& base) {
+  return target_weight(base.layers[0], lora_target_q).dtype == weight_dtype_bf16 ? attention_inputs_bf16
+                                                                                 : attention_inputs_f32;
+}
+
 void attention_segments(trainer_context& c, float* att, const float* q, const float* k, const float* v) {
   const model_config& cfg = c.m.base->config;
   const int64_t Q = cfg.num_attention_heads, KV = cfg.num_key_value_heads, D = cfg.head_dim;
@@ -119,7 +126,7 @@ void attention_segments(trainer_context& c, float* att, const float* q, const fl
     const int64_t s0 = starts[s], T = starts[s + 1] - starts[s];
     if (mm.backend() == matmul_backend_onednn && T >= 8) {
       attention_forward_onednn(mm, att + s0 * Q * D, q + s0 * Q * D, k + s0 * KV * D, v + s0 * KV * D, T, 0,
-                               Q, KV, D, cfg.sliding_window);
+                               Q, KV, D, cfg.sliding_window, attention_precision(*c.m.base));
     } else {
       attention_forward(att + s0 * Q * D, q + s0 * Q * D, k + s0 * KV * D, v + s0 * KV * D, T, 0, Q, KV, D,
                         cfg.sliding_window);
@@ -139,7 +146,8 @@ void attention_segments_backward(trainer_context& c, float* dq, float* dk, float
     const float* dout = datt + s0 * Q * D;
     if (mm.backend() == matmul_backend_onednn && T >= 8) {
       attention_backward_onednn(mm, q_grad, k_grad, v_grad, dout, q + s0 * Q * D, k + s0 * KV * D,
-                                v + s0 * KV * D, T, Q, KV, D, cfg.sliding_window);
+                                v + s0 * KV * D, T, Q, KV, D, cfg.sliding_window,
+                                attention_precision(*c.m.base));
     } else {
       attention_backward(q_grad, k_grad, v_grad, dout, q + s0 * Q * D, k + s0 * KV * D, v + s0 * KV * D, T, Q,
                          KV, D, cfg.sliding_window);

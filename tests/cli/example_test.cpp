@@ -13,9 +13,9 @@ namespace {
 TEST(Example, FineTunedModelAnswersWhatTheBaseCannot) {
   temp_dir dir;
   auto out = dir / "fire-safety";
-  auto r = run_shell("env -u SMELT_BASE_URL -u SMELT_API_KEY -u SMELT_BASE_MODEL SMELT_BINARY=" +
-                     shell_quote(SMELT_BINARY) + " SMELT_EXAMPLE_OUT=" + shell_quote(out) + " " +
-                     shell_quote(source_path("scripts/example.sh")));
+  auto r = run_shell(
+      "env -u SMELT_BASE_URL -u SMELT_API_KEY -u SMELT_BASE_MODEL SMELT_BINARY=" + shell_quote(SMELT_BINARY) +
+      " SMELT_EXAMPLE_OUT=" + shell_quote(out) + " " + shell_quote(source_path("scripts/example.sh")));
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("== done"), std::string::npos) << r.out;
 

@@ -178,6 +178,42 @@ TEST(OpsBackward, AttentionOnednnMatchesPlain) {
   }
 }
 
+// bf16 inputs (as PyTorch's autocast): each gradient within 1e-2 of the fp32 plain loop's scale —
+// bf16 keeps 8 bits, ~4e-3 relative per rounding, and the errors of independent roundings average
+// out over the sums — and clearly closer than that to it than to a different input's gradient.
+TEST(OpsBackward, AttentionOnednnBf16IsCloseToFp32) {
+  matmul_context ctx(matmul_backend_onednn);
+  const attention_case cases[] = {{300, 6, 2, 16, 0}, {257, 2, 1, 32, 200}, {140, 4, 4, 8, 0}};
+  for (const auto& c : cases) {
+    auto q = random_vector(c.T * c.Q * c.D, 71), k = random_vector(c.T * c.KV * c.D, 72),
+         v = random_vector(c.T * c.KV * c.D, 73), dout = random_vector(c.T * c.Q * c.D, 74);
+    std::vector<float> out32(q.size()), out16(q.size());
+    attention_forward(out32.data(), q.data(), k.data(), v.data(), c.T, 0, c.Q, c.KV, c.D, c.window);
+    attention_forward_onednn(ctx, out16.data(), q.data(), k.data(), v.data(), c.T, 0, c.Q, c.KV, c.D,
+                             c.window, attention_inputs_bf16);
+    std::vector<float> eq(q.size()), ek(k.size()), ev(v.size()), dq = eq, dk = ek, dv = ev;
+    attention_backward(eq.data(), ek.data(), ev.data(), dout.data(), q.data(), k.data(), v.data(), c.T, c.Q,
+                       c.KV, c.D, c.window);
+    attention_backward_onednn(ctx, dq.data(), dk.data(), dv.data(), dout.data(), q.data(), k.data(), v.data(),
+                              c.T, c.Q, c.KV, c.D, c.window, attention_inputs_bf16);
+    auto check = [&](const std::vector<float>& got, const std::vector<float>& want, const char* what) {
+      double scale = 0, worst = 0, err2 = 0, ref2 = 0;
+      for (size_t i = 0; i < got.size(); ++i) {
+        scale = std::max(scale, std::fabs(double(want[i])));
+        worst = std::max(worst, std::fabs(double(got[i]) - want[i]));
+        err2 += (double(got[i]) - want[i]) * (double(got[i]) - want[i]), ref2 += double(want[i]) * want[i];
+      }
+      EXPECT_GT(worst, 0.0) << what << ": bf16 rounding changed nothing";
+      EXPECT_LE(worst, 1e-2 * scale) << what << " T" << c.T;
+      EXPECT_LE(err2 / ref2, 1e-4) << what << " T" << c.T;  // NMSE
+    };
+    check(out16, out32, "out");
+    check(dq, eq, "dq");
+    check(dk, ek, "dk");
+    check(dv, ev, "dv");
+  }
+}
+
 TEST(OpsBackward, LinearBackwardInputMatchesDifferences) {
   const int64_t M = 3, N = 5, K = 7;
   auto W = random_vector(N * K, 61), x = random_vector(M * K, 62), lw = random_vector(M * N, 63);
