@@ -44,7 +44,9 @@ struct lora_model {
   // Bytes the training forward may spend keeping every layer's activations for the backward (a
   // third less compute); a batch that needs more recomputes them layer by layer. 0: always recompute.
   int64_t activation_budget = 0;
-  std::shared_ptr<lora_scratch> scratch;  // created by the first forward_backward
+  // Created by the first forward_backward. shared_ptr only because lora_scratch is incomplete here;
+  // a copied lora_model would share it, so copies must not train concurrently (none do).
+  std::shared_ptr<lora_scratch> scratch;
 };
 
 // New adapters (A Kaiming-uniform, B zero) drawn from options.seed.
