@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/bf16.h"
+#include "engine/simd.h"
 #include "engine/vec_exp.h"
 
 namespace smelt {
@@ -67,10 +68,7 @@ void batched_matmul_acc(const dnnl::engine& engine, dnnl::stream& stream, float*
 
 // One row of the backward: p (n) <- softmax of p·scale over [lo, hi] (zero elsewhere), then
 // d (n) <- p ⊙ (d - Σ p ⊙ d) (d holds dP on entry, dS on exit). Vector loops, fp32 exp.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void softmax_backward_row(float* p, float* d,
-                                                                                       int64_t lo, int64_t hi,
-                                                                                       int64_t n,
-                                                                                       float scale) {
+SMELT_CLONES void softmax_backward_row(float* p, float* d, int64_t lo, int64_t hi, int64_t n, float scale) {
   float mx = -INFINITY;
 #pragma omp simd reduction(max : mx)
   for (int64_t s = lo; s <= hi; ++s) mx = std::max(mx, p[s] * scale);
@@ -96,9 +94,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void softmax_backwa
 }
 
 // One row of the forward: row (n) <- softmax of row·scale over [lo, hi], zero elsewhere.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void softmax_row(float* row, int64_t lo,
-                                                                              int64_t hi, int64_t n,
-                                                                              float scale) {
+SMELT_CLONES void softmax_row(float* row, int64_t lo, int64_t hi, int64_t n, float scale) {
   float mx = -INFINITY;
 #pragma omp simd reduction(max : mx)
   for (int64_t s = lo; s <= hi; ++s) mx = std::max(mx, row[s] * scale);

@@ -3,20 +3,18 @@
 
 #include <cmath>
 
+#include "engine/simd.h"
+
 namespace smelt {
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void bf16_row_to_float(float* out,
-                                                                                    const uint16_t* in,
-                                                                                    size_t n) {
+SMELT_CLONES void bf16_row_to_float(float* out, const uint16_t* in, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     uint32_t bits = uint32_t(in[i]) << 16;
     std::memcpy(out + i, &bits, 4);
   }
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void float_row_to_bf16(uint16_t* out,
-                                                                                    const float* in,
-                                                                                    size_t n) {
+SMELT_CLONES void float_row_to_bf16(uint16_t* out, const float* in, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     uint32_t bits;
     std::memcpy(&bits, in + i, 4);

@@ -9,13 +9,12 @@
 #include <cmath>
 #include <vector>
 
+#include "engine/simd.h"
 #include "engine/vec_exp.h"
 
 namespace smelt {
 
 namespace {
-
-#define SMELT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 
 SMELT_CLONES float row_max(const float* x, int64_t n) {
   float m = -INFINITY;

@@ -9,11 +9,10 @@
 #include <vector>
 
 #include "engine/bf16.h"
+#include "engine/simd.h"
 #include "engine/vec_exp.h"
 
 namespace smelt {
-
-#define SMELT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 
 void embedding_forward(float* out, const weight_matrix& table, const int32_t* ids, int64_t T) {
   const int64_t C = table.cols;
@@ -36,16 +35,6 @@ SMELT_CLONES void rmsnorm_row(float* out, float* rstd, const float* x, const flo
   float r = 1.0f / std::sqrt(sum / static_cast<float>(C) + eps);
   for (int64_t i = 0; i < C; ++i) out[i] = x[i] * r * w[i];
   if (rstd) *rstd = r;
-}
-
-SMELT_CLONES float dot(const float* a, const float* b, int64_t n) {
-  float sum = 0;
-  for (int64_t i = 0; i < n; ++i) sum += a[i] * b[i];
-  return sum;
-}
-
-SMELT_CLONES void axpy(float* y, float a, const float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
 }  // namespace
@@ -95,7 +84,7 @@ void attention_forward(float* out, const float* q, const float* k, const float* 
         const float* qv = q + (t * Q + h) * D;
         float max_score = -INFINITY;
         for (int64_t s = first; s <= pos; ++s) {
-          float sc = dot(qv, k + (s * KV + kvh) * D, D) * scale;
+          float sc = vec_dot(qv, k + (s * KV + kvh) * D, D) * scale;
           scores[s] = sc;
           max_score = std::max(max_score, sc);
         }
@@ -107,7 +96,7 @@ void attention_forward(float* out, const float* q, const float* k, const float* 
         float* o = out + t * Q * D + h * D;
         std::fill(o, o + D, 0.0f);
         const float inv = 1.0f / sum;
-        for (int64_t s = first; s <= pos; ++s) axpy(o, scores[s] * inv, v + (s * KV + kvh) * D, D);
+        for (int64_t s = first; s <= pos; ++s) vec_axpy(o, scores[s] * inv, v + (s * KV + kvh) * D, D);
       }
     }
   }

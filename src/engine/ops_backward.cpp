@@ -7,23 +7,12 @@
 #include <cmath>
 #include <vector>
 
+#include "engine/simd.h"
 #include "engine/vec_exp.h"
 
 namespace smelt {
 
-#define SMELT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-
 namespace {
-
-SMELT_CLONES float dot(const float* a, const float* b, int64_t n) {
-  float sum = 0;
-  for (int64_t i = 0; i < n; ++i) sum += a[i] * b[i];
-  return sum;
-}
-
-SMELT_CLONES void axpy(float* y, float a, const float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
-}
 
 // out = x * r * w with r = (mean(x²) + eps)^-1/2:
 // dx_i = r w_i dout_i - r³/C · x_i · Σ_j dout_j w_j x_j.
@@ -90,7 +79,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
         const float* go = dout + (t * Q + h) * D;
         float mx = -INFINITY;
         for (int64_t s = first; s <= t; ++s) {
-          p[s] = dot(qv, k + (s * KV + kvh) * D, D) * scale;
+          p[s] = vec_dot(qv, k + (s * KV + kvh) * D, D) * scale;
           mx = std::max(mx, p[s]);
         }
         float sum = 0;
@@ -102,11 +91,12 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
         float dl = 0;
         for (int64_t s = first; s <= t; ++s) {
           p[s] *= inv;
-          dp[s] = dot(go, v + (s * KV + kvh) * D, D);
+          dp[s] = vec_dot(go, v + (s * KV + kvh) * D, D);
           dl += p[s] * dp[s];
         }
         float* g = dq + (t * Q + h) * D;
-        for (int64_t s = first; s <= t; ++s) axpy(g, scale * p[s] * (dp[s] - dl), k + (s * KV + kvh) * D, D);
+        for (int64_t s = first; s <= t; ++s)
+          vec_axpy(g, scale * p[s] * (dp[s] - dl), k + (s * KV + kvh) * D, D);
         lse[t * Q + h] = mx + std::log(sum);
         delta[t * Q + h] = dl;
       }
@@ -123,10 +113,10 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
           for (int64_t h = kvh * group; h < (kvh + 1) * group; ++h) {
             const float* qv = q + (t * Q + h) * D;
             const float* go = dout + (t * Q + h) * D;
-            const float pr = std::exp(dot(qv, kv, D) * scale - lse[t * Q + h]);
-            const float ds = pr * (dot(go, vv, D) - delta[t * Q + h]);
-            axpy(gk, scale * ds, qv, D);
-            axpy(gv, pr, go, D);
+            const float pr = std::exp(vec_dot(qv, kv, D) * scale - lse[t * Q + h]);
+            const float ds = pr * (vec_dot(go, vv, D) - delta[t * Q + h]);
+            vec_axpy(gk, scale * ds, qv, D);
+            vec_axpy(gv, pr, go, D);
           }
         }
       }
