@@ -24,17 +24,9 @@ using dims = dnnl::memory::dims;
 
 using dt = dnnl::memory::data_type;
 
-// dst (fp32) = src · wei on 4-D views of fp32 or bf16 (IN) values (batch dims of size 1 in wei broadcast).
-void batched_matmul(const dnnl::engine& engine, dnnl::stream& stream, float* dst, const dims& dst_dims,
-                    const dims& dst_strides, const void* src, const dims& src_dims, const dims& src_strides,
-                    const void* wei, const dims& wei_dims, const dims& wei_strides, dt in = dt::f32) {
-  dnnl::memory::desc src_md(src_dims, in, src_strides), wei_md(wei_dims, in, wei_strides),
-      dst_md(dst_dims, dt::f32, dst_strides);
-  dnnl::matmul prim(dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, wei_md, dst_md), engine));
-  prim.execute(stream, {{DNNL_ARG_SRC, dnnl::memory(src_md, engine, const_cast<void*>(src))},
-                        {DNNL_ARG_WEIGHTS, dnnl::memory(wei_md, engine, const_cast<void*>(wei))},
-                        {DNNL_ARG_DST, dnnl::memory(dst_md, engine, dst)}});
-  stream.wait();
+// What a matmul reads at OFFSET elements: the bf16 copy when there is one, else the fp32 values.
+const void* operand(const float* f32, const uint16_t* bf16, int64_t offset) {
+  return bf16 ? static_cast<const void*>(bf16 + offset) : f32 + offset;
 }
 
 // out (n) = bf16 rounding of in (n), in parallel blocks.
@@ -45,11 +37,12 @@ void to_bf16(uint16_t* out, const float* in, int64_t n) {
     float_row_to_bf16(out + b, in + b, static_cast<size_t>(std::min(block, n - b)));
 }
 
-// dst = alpha · src · wei + beta · dst on fp32 views of any rank (strides give transposes).
-void batched_matmul_acc(const dnnl::engine& engine, dnnl::stream& stream, float* dst, const dims& dst_dims,
-                        const dims& dst_strides, const void* src, const dims& src_dims,
-                        const dims& src_strides, const void* wei, const dims& wei_dims,
-                        const dims& wei_strides, float alpha, float beta, dt in = dt::f32) {
+// dst (fp32) = alpha · src · wei + beta · dst on views of any rank of fp32 or bf16 (IN) values;
+// strides give transposes, batch dims of size 1 in wei broadcast. beta 0 never reads dst.
+void batched_matmul(const dnnl::engine& engine, dnnl::stream& stream, float* dst, const dims& dst_dims,
+                    const dims& dst_strides, const void* src, const dims& src_dims, const dims& src_strides,
+                    const void* wei, const dims& wei_dims, const dims& wei_strides, dt in, float alpha = 1.0f,
+                    float beta = 0.0f) {
   dnnl::memory::desc src_md(src_dims, in, src_strides), wei_md(wei_dims, in, wei_strides),
       dst_md(dst_dims, dt::f32, dst_strides);
   dnnl::primitive_attr attr;
@@ -64,33 +57,6 @@ void batched_matmul_acc(const dnnl::engine& engine, dnnl::stream& stream, float*
                         {DNNL_ARG_WEIGHTS, dnnl::memory(wei_md, engine, const_cast<void*>(wei))},
                         {DNNL_ARG_DST, dnnl::memory(dst_md, engine, dst)}});
   stream.wait();
-}
-
-// One row of the backward: p (n) <- softmax of p·scale over [lo, hi] (zero elsewhere), then
-// d (n) <- p ⊙ (d - Σ p ⊙ d) (d holds dP on entry, dS on exit). Vector loops, fp32 exp.
-SMELT_CLONES void softmax_backward_row(float* p, float* d, int64_t lo, int64_t hi, int64_t n, float scale) {
-  float mx = -INFINITY;
-#pragma omp simd reduction(max : mx)
-  for (int64_t s = lo; s <= hi; ++s) mx = std::max(mx, p[s] * scale);
-  float sum = 0;
-#pragma omp simd reduction(+ : sum)
-  for (int64_t s = lo; s <= hi; ++s) {
-    p[s] = vec_exp(p[s] * scale - mx);
-    sum += p[s];
-  }
-  const float inv = 1.0f / sum;
-  float delta = 0;
-#pragma omp simd reduction(+ : delta)
-  for (int64_t s = lo; s <= hi; ++s) {
-    p[s] *= inv;
-    delta += p[s] * d[s];
-  }
-#pragma omp simd
-  for (int64_t s = lo; s <= hi; ++s) d[s] = p[s] * (d[s] - delta);
-  std::fill(p, p + lo, 0.0f);
-  std::fill(d, d + lo, 0.0f);
-  std::fill(p + hi + 1, p + n, 0.0f);
-  std::fill(d + hi + 1, d + n, 0.0f);
 }
 
 // One row of the forward: row (n) <- softmax of row·scale over [lo, hi], zero elsewhere.
@@ -109,6 +75,19 @@ SMELT_CLONES void softmax_row(float* row, int64_t lo, int64_t hi, int64_t n, flo
   for (int64_t s = lo; s <= hi; ++s) row[s] *= inv;
   std::fill(row, row + lo, 0.0f);
   std::fill(row + hi + 1, row + n, 0.0f);
+}
+
+// One row of the backward: p (n) <- softmax_row of p, then d (n) <- p ⊙ (d - Σ p ⊙ d) over [lo, hi],
+// zero elsewhere (d holds dP on entry, dS on exit).
+SMELT_CLONES void softmax_backward_row(float* p, float* d, int64_t lo, int64_t hi, int64_t n, float scale) {
+  softmax_row(p, lo, hi, n, scale);
+  float delta = 0;
+#pragma omp simd reduction(+ : delta)
+  for (int64_t s = lo; s <= hi; ++s) delta += p[s] * d[s];
+#pragma omp simd
+  for (int64_t s = lo; s <= hi; ++s) d[s] = p[s] * (d[s] - delta);
+  std::fill(d, d + lo, 0.0f);
+  std::fill(d + hi + 1, d + n, 0.0f);
 }
 
 }  // namespace
@@ -142,10 +121,8 @@ void attention_forward_onednn(matmul_context& ctx, float* out, const float* q, c
     scores.resize(static_cast<size_t>(Q * Tb * Sn));
     // scores (KV, G, Tb, Sn) = q (KV, G, Tb, D) · kᵀ (KV, 1, D, Sn)
     batched_matmul(engine, stream, scores.data(), {KV, G, Tb, Sn}, {G * Tb * Sn, Tb * Sn, Sn, 1},
-                   bf16 ? static_cast<const void*>(qh + t0 * Q * D) : q + t0 * Q * D, {KV, G, Tb, D},
-                   {G * D, D, Q * D, 1},
-                   bf16 ? static_cast<const void*>(kh + first * KV * D) : k + first * KV * D, {KV, 1, D, Sn},
-                   {D, D, 1, KV * D}, in);
+                   operand(q, qh, t0 * Q * D), {KV, G, Tb, D}, {G * D, D, Q * D, 1},
+                   operand(k, kh, first * KV * D), {KV, 1, D, Sn}, {D, D, 1, KV * D}, in);
 #pragma omp parallel for collapse(2) schedule(static)
     for (int64_t h = 0; h < Q; ++h) {
       for (int64_t t = 0; t < Tb; ++t) {
@@ -160,10 +137,8 @@ void attention_forward_onednn(matmul_context& ctx, float* out, const float* q, c
     if (bf16) to_bf16(ph, scores.data(), Q * Tb * Sn);
     // out (KV, G, Tb, D) = p (KV, G, Tb, Sn) · v (KV, 1, Sn, D)
     batched_matmul(engine, stream, out + t0 * Q * D, {KV, G, Tb, D}, {G * D, D, Q * D, 1},
-                   bf16 ? static_cast<const void*>(ph) : scores.data(), {KV, G, Tb, Sn},
-                   {G * Tb * Sn, Tb * Sn, Sn, 1},
-                   bf16 ? static_cast<const void*>(vh + first * KV * D) : v + first * KV * D, {KV, 1, Sn, D},
-                   {D, D, KV * D, 1}, in);
+                   operand(scores.data(), ph, 0), {KV, G, Tb, Sn}, {G * Tb * Sn, Tb * Sn, Sn, 1},
+                   operand(v, vh, first * KV * D), {KV, 1, Sn, D}, {D, D, KV * D, 1}, in);
   }
 }
 
@@ -213,14 +188,11 @@ void attention_backward_onednn(matmul_context& ctx, float* dq, float* dk, float*
     const dims blk_dims = {KV, G, Tb, D}, blk_strides = {G * Tb * D, Tb * D, D, 1};
     const dims sc_dims = {KV, G, Tb, Sn}, sc_strides = {G * Tb * Sn, Tb * Sn, Sn, 1};
     const dims kt_dims = {KV, 1, D, Sn}, kt_strides = {D, D, 1, KV * D};  // k or v read transposed
-    auto at = [&](const float* f32, const uint16_t* half_values, int64_t offset) -> const void* {
-      return bf16 ? static_cast<const void*>(half_values + offset) : f32 + offset;
-    };
     // p = qb · kᵀ (unscaled scores), ds = dO · vᵀ (dP)
-    batched_matmul(engine, stream, p, sc_dims, sc_strides, at(qb, qbh, 0), blk_dims, blk_strides,
-                   at(k, kh, first * KV * D), kt_dims, kt_strides, in);
-    batched_matmul(engine, stream, ds, sc_dims, sc_strides, at(gb, gbh, 0), blk_dims, blk_strides,
-                   at(v, vh, first * KV * D), kt_dims, kt_strides, in);
+    batched_matmul(engine, stream, p, sc_dims, sc_strides, operand(qb, qbh, 0), blk_dims, blk_strides,
+                   operand(k, kh, first * KV * D), kt_dims, kt_strides, in);
+    batched_matmul(engine, stream, ds, sc_dims, sc_strides, operand(gb, gbh, 0), blk_dims, blk_strides,
+                   operand(v, vh, first * KV * D), kt_dims, kt_strides, in);
 #pragma omp parallel for collapse(2) schedule(static)
     for (int64_t h = 0; h < Q; ++h) {
       for (int64_t t = 0; t < Tb; ++t) {
@@ -234,18 +206,18 @@ void attention_backward_onednn(matmul_context& ctx, float* dq, float* dk, float*
     }
     if (bf16) to_bf16(dsh, ds, Q * Tb * Sn);
     // dq (KV, G, Tb, D) += scale · dS · k
-    batched_matmul_acc(engine, stream, dq + t0 * Q * D, blk_dims, {G * D, D, Q * D, 1}, at(ds, dsh, 0),
-                       sc_dims, sc_strides, at(k, kh, first * KV * D), {KV, 1, Sn, D}, {D, D, KV * D, 1},
-                       scale, 1.0f, in);
+    batched_matmul(engine, stream, dq + t0 * Q * D, blk_dims, {G * D, D, Q * D, 1}, operand(ds, dsh, 0),
+                   sc_dims, sc_strides, operand(k, kh, first * KV * D), {KV, 1, Sn, D}, {D, D, KV * D, 1}, in,
+                   scale, 1.0f);
     // dk (KV, Sn, D) += scale · dSᵀ (KV, Sn, G·Tb) · qb (KV, G·Tb, D); dv likewise from P and dO. These
     // read a transposed operand, which oneDNN's bf16 gemm runs no faster than fp32: they stay fp32.
     const dims t_dims = {KV, Sn, G * Tb}, t_strides = {G * Tb * Sn, 1, Sn};
     const dims g_dims = {KV, G * Tb, D}, g_strides = {G * Tb * D, D, 1};
     const dims kv_dims = {KV, Sn, D}, kv_strides = {D, KV * D, 1};
-    batched_matmul_acc(engine, stream, dk + first * KV * D, kv_dims, kv_strides, ds, t_dims, t_strides, qb,
-                       g_dims, g_strides, scale, 1.0f);
-    batched_matmul_acc(engine, stream, dv + first * KV * D, kv_dims, kv_strides, p, t_dims, t_strides, gb,
-                       g_dims, g_strides, 1.0f, 1.0f);
+    batched_matmul(engine, stream, dk + first * KV * D, kv_dims, kv_strides, ds, t_dims, t_strides, qb,
+                   g_dims, g_strides, dt::f32, scale, 1.0f);
+    batched_matmul(engine, stream, dv + first * KV * D, kv_dims, kv_strides, p, t_dims, t_strides, gb, g_dims,
+                   g_strides, dt::f32, 1.0f, 1.0f);
   }
 }
 

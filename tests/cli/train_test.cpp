@@ -43,6 +43,15 @@ std::vector<nlohmann::json> metrics(const std::filesystem::path& run) {
   return out;
 }
 
+// Every logged number and the final adapter of run CUT equal those of run WHOLE.
+void expect_same_run(const std::filesystem::path& whole, const std::filesystem::path& cut) {
+  auto a = metrics(whole), b = metrics(cut);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].dump(), b[i].dump()) << "step " << i + 1;
+  EXPECT_EQ(read_file(whole / "final" / "adapter_model.safetensors"),
+            read_file(cut / "final" / "adapter_model.safetensors"));
+}
+
 class Train : public ::testing::Test {
  protected:
   void SetUp() override { model_ = model_init(dir_, "qwen2"); }
@@ -124,11 +133,7 @@ void interrupted_run_equals_uninterrupted(const temp_dir& dir, const std::string
   auto resumed = run_smelt(train_args(model, cut) + " --resume");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_NE(resumed.err.find("resuming from"), std::string::npos) << resumed.err;
-  auto a = metrics(whole), b = metrics(cut);
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].dump(), b[i].dump()) << "step " << i + 1;
-  EXPECT_EQ(read_file(whole / "final" / "adapter_model.safetensors"),
-            read_file(cut / "final" / "adapter_model.safetensors"));
+  expect_same_run(whole, cut);
 }
 
 TEST_F(Train, ResumeAfterCtrlCIsExact) {
@@ -174,11 +179,7 @@ TEST_F(Train, FullDiskStopsAtTheLastGoodCheckpointAndResumes) {
   auto resumed = run_smelt(train_args(model_, cut) + " --resume");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_NE(resumed.err.find("resuming from " + last), std::string::npos) << resumed.err;
-  auto a = metrics(whole), b = metrics(cut);
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].dump(), b[i].dump()) << "step " << i + 1;
-  EXPECT_EQ(read_file(whole / "final" / "adapter_model.safetensors"),
-            read_file(cut / "final" / "adapter_model.safetensors"));
+  expect_same_run(whole, cut);
 }
 
 TEST_F(Train, BadInputIsReported) {
