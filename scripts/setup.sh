@@ -9,8 +9,12 @@ packages=(
   nlohmann-json3-dev libfmt-dev libcurl4-openssl-dev libsqlite3-dev
   libpoppler-cpp-dev libzip-dev libpugixml-dev libpcre2-dev libutf8proc-dev
   libgtest-dev libcpp-httplib-dev libyaml-cpp-dev libdnnl-dev python3-torch python3-numpy
+  # Debian's dnnl-config.cmake calls find_package(OpenCL): headers and the ICD loader's dev package
+  ocl-icd-opencl-dev opencl-c-headers
+  # CMaps for PDFs whose CJK fonts are not embedded (Adobe-GB1, CNS1, Japan1, Korea1): poppler needs them
+  poppler-data
   # test tooling: reference tools, fonts and encryption for generated test documents, fuzzing
-  clang-format poppler-utils time qpdf fonts-droid-fallback fonts-wqy-microhei clang libclang-rt-14-dev
+  clang-format poppler-utils time qpdf python3-reportlab fonts-droid-fallback fonts-wqy-microhei clang libclang-rt-14-dev
 )
 # Node.js runs the test tooling; keep an existing install (e.g. NodeSource, which bundles npm).
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
