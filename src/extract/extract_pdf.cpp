@@ -1,6 +1,7 @@
 // PDF -> document through poppler-cpp: opens the file (refusing encrypted and damaged ones with
 // a message that says what to do), reads each page's positioned words and hands them to
-// pdf_layout for reading order, headings, paragraphs and header/footer removal. No OCR.
+// pdf_layout for reading order, headings, paragraphs and header/footer removal, and warns where
+// poppler dropped text (fonts it cannot use, missing poppler-data; see pdf_problems.h). No OCR.
 #include <fmt/format.h>
 
 #include <poppler/cpp/poppler-document.h>
@@ -8,6 +9,7 @@
 #include <poppler/cpp/poppler-page.h>
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <limits>
 #include <memory>
 #include <system_error>
@@ -16,18 +18,34 @@
 #include "core/text.h"
 #include "extract/formats.h"
 #include "extract/pdf_layout.h"
+#include "extract/pdf_problems.h"
 
 namespace smelt {
 
 namespace {
 
-// poppler prints syntax warnings to stderr by default; smelt reports problems itself.
-void pdf_quiet_poppler() {
-  static const bool silenced = [] {
-    poppler::set_debug_error_function([](const std::string&, void*) {}, nullptr);
-    return true;
+// The page this thread is reading, where poppler's messages about it are collected; null while
+// no page is being read (messages about the file's structure are dropped: smelt reports those).
+thread_local pdf_page_problems* pdf_current_page = nullptr;
+
+// poppler calls this on the thread that hit the problem, instead of printing to stderr.
+void pdf_poppler_message(const std::string& message, void*) {
+  if (pdf_current_page) pdf_problems_note(*pdf_current_page, message);
+}
+
+// Routes poppler's messages to pdf_poppler_message and applies SMELT_POPPLER_DATA_DIR, once, before
+// the first document exists (poppler reads its data dir when its first document is made).
+// SMELT_POPPLER_DATA_DIR points poppler at poppler-data (CMaps, CJK language packs) installed
+// somewhere other than poppler's built-in path (/usr/share/poppler on Debian), e.g. without root.
+// Returns the override in effect, or "".
+const std::string& pdf_setup_poppler() {
+  static const std::string data_dir = [] {
+    poppler::set_debug_error_function(pdf_poppler_message, nullptr);
+    const char* dir = std::getenv("SMELT_POPPLER_DATA_DIR");
+    if (!dir || !*dir || !poppler::set_data_dir(dir)) return std::string();
+    return std::string(dir);
   }();
-  (void)silenced;
+  return data_dir;
 }
 
 // Below this many pages per thread, starting another thread (and parsing the PDF again for it)
@@ -81,7 +99,12 @@ std::vector<pdf_word> pdf_page_words(const poppler::page& page) {
   return words;
 }
 
-void pdf_read_page(const poppler::document& pdf, int index, pdf_page_lines& out) {
+void pdf_read_page(const poppler::document& pdf, int index, pdf_page_lines& out,
+                   pdf_page_problems& problems) {
+  pdf_current_page = &problems;
+  struct reset {
+    ~reset() { pdf_current_page = nullptr; }
+  } reset_current;
   std::unique_ptr<poppler::page> page(pdf.create_page(index));
   if (!page) return;
   poppler::rectf box = page->page_rect(poppler::crop_box);
@@ -96,14 +119,14 @@ void pdf_read_page(const poppler::document& pdf, int index, pdf_page_lines& out)
 // each with its own poppler document over the same bytes (a poppler document is not to be
 // shared between threads; separate ones are safe). Threads take the next unread page.
 void pdf_read_pages(const poppler::document& first, std::string_view bytes,
-                    std::vector<pdf_page_lines>& pages) {
+                    std::vector<pdf_page_lines>& pages, std::vector<pdf_page_problems>& problems) {
   int count = static_cast<int>(pages.size());
   unsigned hw = std::max(1u, std::thread::hardware_concurrency());
   int workers = static_cast<int>(
       std::min<unsigned>({hw, 8u, static_cast<unsigned>((count + pages_per_worker - 1) / pages_per_worker)}));
   std::atomic<int> next{0};
   auto work = [&](const poppler::document& pdf) {
-    for (int i; (i = next.fetch_add(1)) < count;) pdf_read_page(pdf, i, pages[i]);
+    for (int i; (i = next.fetch_add(1)) < count;) pdf_read_page(pdf, i, pages[i], problems[i]);
   };
   std::vector<std::thread> threads;
   std::vector<std::unique_ptr<poppler::document>> copies;
@@ -125,7 +148,7 @@ void pdf_read_pages(const poppler::document& first, std::string_view bytes,
 }  // namespace
 
 result<document> extract_pdf(std::string_view bytes, const std::string& name) {
-  pdf_quiet_poppler();
+  const std::string& data_dir = pdf_setup_poppler();
   if (bytes.substr(0, 1024).find("%PDF-") == std::string_view::npos)
     return make_error(fmt::format("{}: not a PDF file (no %PDF- header)", name));
   if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
@@ -146,14 +169,17 @@ result<document> extract_pdf(std::string_view bytes, const std::string& name) {
 
   int count = std::max(pdf->pages(), 0);
   std::vector<pdf_page_lines> pages(count);
-  pdf_read_pages(*pdf, bytes, pages);
+  std::vector<pdf_page_problems> problems(count);
+  pdf_read_pages(*pdf, bytes, pages, problems);
   bool any_text =
       std::any_of(pages.begin(), pages.end(), [](const pdf_page_lines& p) { return !p.lines.empty(); });
 
   document doc;
+  doc.warnings = pdf_problems_warnings(problems, data_dir);
   if (!any_text) {
     for (int i = 0; i < count; ++i) document_add_anchor(doc, anchor_kind::page, i + 1);
-    doc.warnings.push_back("no text layer — scanned? OCR is not enabled");
+    // Text that poppler dropped is a text layer all the same; its warning says what to do.
+    if (doc.warnings.empty()) doc.warnings.push_back("no text layer — scanned? OCR is not enabled");
     return doc;
   }
   pdf_remove_running_lines(pages);

@@ -1,12 +1,14 @@
-// PDF extraction on PDFs made by pdfkit (tests/tools/gen_pdf.mjs): exact blocks, page anchors,
-// running headers/footers removed, hyphenation and CJK line joins, two columns, and the messages
-// for scanned, encrypted, truncated and damaged files. Layout helpers are also tested directly.
+// PDF extraction on PDFs made by pdfkit and reportlab (tests/tools/gen_pdf.mjs): exact blocks, page
+// anchors, running headers/footers removed, hyphenation and CJK line joins, two columns, Chinese in a
+// non-embedded Adobe-GB1 font, and the messages for scanned, encrypted, truncated and damaged files
+// and for poppler without poppler-data. Layout helpers and warning wording are also tested directly.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
 #include "extract/extract.h"
 #include "extract/pdf_layout.h"
+#include "extract/pdf_problems.h"
 #include "support/test_support.h"
 
 namespace smelt {
@@ -150,6 +152,47 @@ TEST(pdf, image_only_pdf_warns_no_text_layer) {
       << r.err;
 }
 
+TEST(pdf, non_embedded_gb1_cid_font_text_exact) {
+  auto doc = extract("cid_gb1.pdf");
+  ASSERT_TRUE(doc.ok()) << doc.message();
+  EXPECT_EQ(doc->warnings, std::vector<std::string>{});
+  expect_blocks(*doc,
+                {
+                    {block_kind::heading, 1, "GB/T 35273 Sample Standard"},
+                    {block_kind::paragraph, 0,
+                     "本标准规定了个人信息处理活动应遵循的原则和安全要求，适用于各类组织的个人信息处理活动，"
+                     "也适用于主管监管部门对个人信息处理活动进行监督、管理和评估。"},
+                    {block_kind::paragraph, 0,
+                     "Latin text stays readable next to the Chinese paragraphs of the standard."},
+                    {block_kind::paragraph, 0, "第二页的中文内容，分两行排列。"},
+                    {block_kind::paragraph, 0, "Second page in Latin."},
+                });
+  ASSERT_EQ(doc->anchors.size(), 2u);
+  EXPECT_EQ(doc->anchors[1].block, 3u);
+}
+
+// poppler reads its data dir (poppler-data) once per process; a smelt run pointed at an empty one
+// is poppler without poppler-data, as on a machine where the package is missing.
+TEST(pdf, missing_poppler_data_warns_with_pages_and_fix) {
+  test::temp_dir empty;
+  std::filesystem::path mixed = testdata("pdf/cid_gb1.pdf");
+  std::filesystem::path only = testdata("pdf/cid_gb1_only.pdf");
+  auto r = test::run_shell("SMELT_POPPLER_DATA_DIR=" + quoted(empty.path()) + " '" + SMELT_BINARY +
+                           "' extract -f text " + quoted(mixed) + " " + quoted(only));
+  EXPECT_EQ(r.exit_code, 0) << r.err;  // a warning, like a PDF without a text layer
+  EXPECT_NE(r.out.find("Latin text stays readable next to the Chinese"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Second page in Latin."), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("中文"), std::string::npos) << r.out;
+  std::string cause =
+      "text in Adobe-GB1 (simplified Chinese) fonts was dropped: poppler's language pack is missing from "
+      "SMELT_POPPLER_DATA_DIR (" +
+      empty.path().string() +
+      "); install poppler-data and point SMELT_POPPLER_DATA_DIR at its folder, or unset it\n";
+  // The Chinese-only file gets this warning instead of "no text layer".
+  EXPECT_EQ(r.err, "warning: " + mixed.string() + ": pages 1-2: " + cause + "warning: " + only.string() +
+                       ": page 1: " + cause);
+}
+
 TEST(pdf, encrypted_pdf_is_refused_with_advice) {
   auto doc = extract("encrypted.pdf");
   ASSERT_FALSE(doc.ok());
@@ -207,6 +250,40 @@ TEST(pdf_layout, join_line_rules) {
   EXPECT_EQ(join("English line", "next line"), "English line next line");
   EXPECT_EQ(join("中文", "English"), "中文 English");
   EXPECT_EQ(join("", "  first  "), "first");
+}
+
+TEST(pdf_problems, poppler_messages_become_page_warnings) {
+  std::vector<pdf_page_problems> pages(5);
+  pdf_problems_note(pages[0], "error: Missing language pack for 'Adobe-GB1' mapping");
+  pdf_problems_note(pages[0], "error: Unknown font tag 'F3'");
+  pdf_problems_note(pages[0], "error (2397): No font in show");
+  pdf_problems_note(pages[1], "error (88): No font in move/show");
+  pdf_problems_note(pages[3], "error: Couldn't find 'UniJIS-UCS2-H' CMap file for 'Adobe-Japan1' collection");
+  pdf_problems_note(pages[3], "error (120): No font in show/space");
+  pdf_problems_note(pages[4], "error (12): Illegal character <29> in hex string");
+  EXPECT_EQ(pages[0].missing_packs, std::set<std::string>{"Adobe-GB1"});
+  EXPECT_EQ(pages[0].dropped_shows, 1);
+  EXPECT_EQ(pages[3].missing_packs, std::set<std::string>{"Adobe-Japan1"});
+  EXPECT_EQ(pages[4].dropped_shows, 0);
+  EXPECT_EQ(pdf_problems_warnings(pages, ""),
+            std::vector<std::string>{
+                "pages 1-2, 4: text in Adobe-GB1 (simplified Chinese) and Adobe-Japan1 (Japanese) fonts was "
+                "dropped: poppler's language packs are missing; install poppler-data (e.g. apt install "
+                "poppler-data)"});
+  // Text dropped with no missing language pack: a font poppler cannot use for another reason.
+  std::vector<pdf_page_problems> broken(3);
+  pdf_problems_note(broken[2], "error (5): No font in show");
+  EXPECT_EQ(pdf_problems_warnings(broken, ""),
+            std::vector<std::string>{
+                "page 3: text in a font poppler cannot load was dropped (a damaged or unsupported font)"});
+  // Nothing dropped, nothing to say.
+  EXPECT_TRUE(pdf_problems_warnings(std::vector<pdf_page_problems>(2), "").empty());
+}
+
+TEST(pdf_problems, page_lists) {
+  EXPECT_EQ(pdf_page_list({3}), "page 3");
+  EXPECT_EQ(pdf_page_list({1, 2}), "pages 1-2");
+  EXPECT_EQ(pdf_page_list({1, 2, 3, 7, 9, 10}), "pages 1-3, 7, 9-10");
 }
 
 pdf_word word(std::string text, double x0, double y0, double width, double size = 10) {

@@ -1,8 +1,11 @@
 // Test PDFs for the PDF extractor (tests/extract/pdf_test.cpp), made with pdfkit into OUT/pdf/.
 // Text is placed line by line at fixed x,y so line breaks (and the hyphenated word) are exact;
-// what the extractor should make of them is asserted in the C++ test, not here.
+// what the extractor should make of them is asserted in the C++ test, not here. PDFs with
+// non-embedded CID fonts, which pdfkit cannot write, come from reportlab (gen_pdf_cid.py).
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import PDFDocument from 'pdfkit';
 
 const CJK_FONT = '/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf';
@@ -118,4 +121,7 @@ export default async function (outDir) {
   fs.writeFileSync(path.join(dir, 'damaged.pdf'), '%PDF-1.4\n1 0 obj garbage <<< >>\nstream\nxxxx\n%%EOF\n');
   // not_pdf.pdf: a text file with a .pdf name.
   fs.writeFileSync(path.join(dir, 'not_pdf.pdf'), 'this is not a PDF at all\n');
+  // cid_gb1*.pdf: Debian's python3 has python3-reportlab (a python3 earlier on PATH may lack it).
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'gen_pdf_cid.py');
+  execFileSync('/usr/bin/python3', [script, outDir], { stdio: 'inherit' });
 }

@@ -1,4 +1,4 @@
-// Generates the test documents with real libraries (docx, pptxgenjs, exceljs, pdfkit, jszip,
+// Generates the test documents with real libraries (docx, pptxgenjs, exceljs, pdfkit, reportlab, jszip,
 // nodemailer): runs every gen_*.mjs in this folder, each exporting `default async (outDir)`.
 // Usage: node make_documents.mjs OUT_DIR
 import fs from 'node:fs';
