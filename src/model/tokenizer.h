@@ -1,5 +1,6 @@
 // Hugging Face `tokenizer.json` tokenizers: byte-level BPE (Qwen2/Qwen3, Llama 3) and the
-// SentencePiece-style BPE of Llama 2 / Mistral files (Metaspace or Prepend/Replace, byte fallback).
+// SentencePiece-style BPE of Llama 2 / Mistral / Gemma 3 files (Metaspace or Prepend/Replace,
+// literal Split, byte fallback).
 // Encode (optionally with each token's byte offsets), decode and a streaming decoder that never
 // emits half a UTF-8 character. Chat templates
 // (tokenizer_config.json) live in the chat-template module; this file only maps text <-> ids.

