@@ -1,7 +1,8 @@
 // `smelt corpus build`: documents -> grounded Q&A chat JSONL through an OpenAI-compatible LLM or the
 // offline template generator. This file turns options into a plan_settings / corpus_options, owns the
 // SIGINT handler and the exit codes; planning and running are corpus/plan.h and corpus/builder.h.
-// Exit codes: 0 done, 1 failed, 2 usage or configuration, 3 stopped early (token budget), 130 Ctrl-C.
+// Exit codes: 0 done, 1 failed (also: no pair accepted at all), 2 usage or configuration, 3 stopped
+// early (token budget), 130 Ctrl-C.
 #include <fmt/format.h>
 
 #include <atomic>
@@ -28,7 +29,8 @@ const command_spec corpus_build_spec = {
     "DOCS...",
     "generate grounded question/answer training lines from documents with an LLM",
     "Each document is cut into structure-aware chunks; every chunk gets a quota of pairs, asked of an\n"
-    "OpenAI-compatible endpoint (--base-url, key in $SMELT_API_KEY). Answers must quote their chunk.\n"
+    "OpenAI-compatible endpoint (--base-url, key in $SMELT_API_KEY). Answers must quote their chunk, or\n"
+    "without a quote be supported by it. A run that accepts no pair fails and says what to change.\n"
     "Writes OUT.jsonl (training lines), OUT.provenance.jsonl, OUT.report.json and OUT.journal.jsonl;\n"
     "rerunning resumes from the journal and appends only what is missing. Without an endpoint the\n"
     "offline template generator (lower quality) is used.",
@@ -64,8 +66,10 @@ const command_spec corpus_build_spec = {
          "characters, 10 questions per call)"},
         {"dify-workflow", 0, "FILE", "", "run a Dify app export (YAML DSL) natively"},
         {"chunk-size", 0, "N", "1500", "chunk budget in characters"},
-        {"no-grounding", 0, "", "", "keep pairs whose quote is not found in their chunk"},
+        {"no-grounding", 0, "", "", "keep pairs without checking their quote or answer against the chunk"},
         {"grounding-threshold", 0, "X", "0.85", "how closely a quote must match its chunk, 0..1"},
+        {"answer-support", 0, "X", "0.5",
+         "share of a quote-less answer's content that must be found in its chunk, 0..1"},
         {"timeout", 0, "SECONDS", "120", "per-request timeout"},
         {"max-retries", 0, "N", "6", "retries on 429, 5xx, timeouts and dropped connections"},
         {"quiet", 'q', "", "", "print errors and the summary only"},
@@ -231,22 +235,23 @@ int corpus_build_run(const parsed_args& args) {
   auto concurrency = args.get_int("concurrency");
   auto budget = args.get_int("budget-tokens");
   auto threshold = args.get_double("grounding-threshold");
+  auto support = args.get_double("answer-support");
   auto timeout = args.get_double("timeout");
   auto retries = args.get_int("max-retries");
   for (const std::string* m :
        {chunk_size.ok() ? nullptr : &chunk_size.message(),
         concurrency.ok() ? nullptr : &concurrency.message(), budget.ok() ? nullptr : &budget.message(),
-        threshold.ok() ? nullptr : &threshold.message(), timeout.ok() ? nullptr : &timeout.message(),
-        retries.ok() ? nullptr : &retries.message()})
+        threshold.ok() ? nullptr : &threshold.message(), support.ok() ? nullptr : &support.message(),
+        timeout.ok() ? nullptr : &timeout.message(), retries.ok() ? nullptr : &retries.message()})
     if (m) {
       log_error("{}: {}", cmd, *m);
       return exit_usage;
     }
   if (*chunk_size < 100 || *concurrency < 1 || *concurrency > 1024 || *budget < 0 || *threshold < 0 ||
-      *threshold > 1 || *timeout <= 0 || *retries < 0) {
+      *threshold > 1 || *support < 0 || *support > 1 || *timeout <= 0 || *retries < 0) {
     log_error(
         "{}: out of range: --chunk-size at least 100, --concurrency 1-1024, --budget-tokens 0 or more, "
-        "--grounding-threshold 0-1, --timeout above 0, --max-retries 0 or more",
+        "--grounding-threshold and --answer-support 0-1, --timeout above 0, --max-retries 0 or more",
         cmd);
     return exit_usage;
   }
@@ -333,6 +338,7 @@ int corpus_build_run(const parsed_args& args) {
   options.llm = llm;
   options.checks.grounding = !args.flag("no-grounding");
   options.checks.grounding_threshold = *threshold;
+  options.checks.answer_support_threshold = *support;
   options.budget_tokens = *budget;
   options.price = price;
   options.show_progress = !args.flag("quiet");
@@ -352,6 +358,10 @@ int corpus_build_run(const parsed_args& args) {
   std::fputs(corpus_report_summary(*report).c_str(), stdout);
   std::fflush(stdout);
   if (report->stop == "complete") return exit_ok;
+  if (report->stop == "nothing_accepted") {
+    log_error("{}: {}", cmd, report->message);
+    return exit_failed;
+  }
   log_error("{}: stopped ({}): {}", cmd, report->stop, report->message);
   if (report->stop == "cancelled") return exit_interrupted;
   if (report->stop == "budget") return exit_incomplete;

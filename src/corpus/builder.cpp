@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -23,6 +24,7 @@
 #include "core/log.h"
 #include "core/progress.h"
 #include "core/text.h"
+#include "corpus/answer_support.h"
 #include "corpus/grounding.h"
 #include "corpus/journal.h"
 #include "corpus/salvage.h"
@@ -183,6 +185,11 @@ class corpus_run {
 std::string corpus_run::settings_hash() const {
   const plan_settings& s = opt_.settings;
   const corpus_checks& c = opt_.checks;
+  // The answer-support threshold counts only when it is not the default, so journals written before
+  // answers without quotes were grounded keep their settings hash and still resume.
+  std::string answer_rule = c.answer_support_threshold == corpus_checks{}.answer_support_threshold
+                                ? std::string()
+                                : fmt::format(" answer={}", c.answer_support_threshold);
   return journal_key(
       {s.trigger, s.spec.system_template, s.spec.user_template,
        s.spec.format == prompt_answer_format::json_fields ? "json_fields" : "seed_messages", s.model,
@@ -190,9 +197,9 @@ std::string corpus_run::settings_hash() const {
        fmt::format("ppr={} whole={} cap={} chunk={} language={} quote={}", s.spec.pairs_per_request,
                    s.spec.whole_document, s.spec.char_cap, s.chunk_size, s.language, s.spec.require_quote),
        opt_.generator == corpus_generator::llm ? "llm" : "template",
-       fmt::format("grounding={} {} q={}-{} a={}-{} topup={}", c.grounding, c.grounding_threshold,
+       fmt::format("grounding={} {} q={}-{} a={}-{} topup={}{}", c.grounding, c.grounding_threshold,
                    c.question_min_chars, c.question_max_chars, c.answer_min_chars, c.answer_max_chars,
-                   opt_.topup_rounds)});
+                   opt_.topup_rounds, answer_rule)});
 }
 
 status corpus_run::open_files() {
@@ -453,9 +460,20 @@ void corpus_run::accept_item(size_t index, const qa_item& item, size_t& taken) {
   if (!quote.empty()) where = grounding_find(quote, u.text, checks.grounding_threshold);
   bool must_ground = checks.grounding && opt_.settings.spec.require_quote &&
                      opt_.settings.spec.format == prompt_answer_format::json_fields;
-  if (must_ground && quote.empty())
-    return reject(unit, "no_quote", "the answer came without a supporting quote", question);
-  if (must_ground && !where->found)
+  // An answer without a quote (e.g. a model that answered in {"messages":...} lines) is grounded by
+  // its own content instead; a quote that was given must be found.
+  std::optional<answer_support> support;
+  if (must_ground && quote.empty()) {
+    support = answer_support_measure(answer, u.text, checks.answer_support_threshold);
+    if (!support->found)
+      return reject(unit, "answer_unsupported",
+                    fmt::format("no quote, and the answer is not supported by chunk {}: {} of {} content "
+                                "units found (support {:.2f}, needs more than {:.2f}): {}",
+                                u.chunk_id, support->supported, support->units, support->score,
+                                checks.answer_support_threshold, answer),
+                    question);
+  }
+  if (must_ground && where && !where->found)
     return reject(unit, "ungrounded",
                   fmt::format("quote not found in chunk {} (best match score {:.2f}, threshold {:.2f}): {}",
                               u.chunk_id, where->score, checks.grounding_threshold, quote),
@@ -486,6 +504,9 @@ void corpus_run::accept_item(size_t index, const qa_item& item, size_t& taken) {
   prov["begin"] = located ? ojson(u.begin + where->begin) : ojson(nullptr);
   prov["end"] = located ? ojson(u.begin + where->end) : ojson(nullptr);
   prov["quote"] = quote;
+  const char* grounded_by = located ? "quote" : support ? "answer" : nullptr;
+  prov["grounded_by"] = grounded_by ? ojson(grounded_by) : ojson(nullptr);
+  prov["support"] = support ? ojson(std::round(support->score * 1000) / 1000) : ojson(nullptr);
   prov["model"] = opt_.generator == corpus_generator::llm ? opt_.settings.model : std::string("template");
   prov["prompt_hash"] = plan_prompt_hash(opt_.settings.spec);
   prov["generator"] = opt_.generator == corpus_generator::llm ? "llm" : "template";
@@ -517,6 +538,7 @@ void corpus_run::accept_item(size_t index, const qa_item& item, size_t& taken) {
   }
   ++committed_;
   ++taken;
+  ++report_.grounded_by[grounded_by ? grounded_by : "none"];
   ++accepted_[unit];
   questions_[unit].push_back(question);
 }
@@ -624,6 +646,14 @@ result<corpus_report> corpus_run::run() {
       c.pairs_accepted += accepted_[i];
     }
     report_.documents.push_back(std::move(c));
+  }
+  size_t wanted = 0, accepted = 0;
+  for (const corpus_coverage& c : report_.documents) wanted += c.pairs_wanted, accepted += c.pairs_accepted;
+  if (!stopping_ && wanted > 0 && accepted == 0) {
+    report_.stop = "nothing_accepted";
+    report_.message =
+        corpus_report_nothing_accepted(report_, corpus_sibling(opt_.out, ".report.json").string(),
+                                       corpus_sibling(opt_.out, ".journal.jsonl").string());
   }
   report_.lines_total = std::max(committed_, out_.existing().size());
   report_.lines_new = committed_ > out_.existing().size() ? committed_ - out_.existing().size() : 0;

@@ -1,8 +1,8 @@
 // The corpus builder: runs a plan (plan.h) through an LLM pool or the offline template generator,
-// salvage-parses answers, checks every pair (length, grounding, duplicates, the siliconflow profile),
-// tops up short chunks, and writes OUT.jsonl, OUT.provenance.jsonl, OUT.report.json and the journal
-// OUT.journal.jsonl. Output order is the plan's order, never completion order, so a rerun replaying
-// the journal reproduces OUT.jsonl byte for byte and appends only what is missing.
+// salvage-parses answers, checks every pair (length, grounding by quote or else by the answer's own
+// support in its chunk, duplicates, the siliconflow profile), tops up short chunks, and writes OUT.jsonl,
+// OUT.provenance.jsonl, OUT.report.json and the journal OUT.journal.jsonl. Output follows the plan's
+// order, so a journal replay reproduces OUT.jsonl byte for byte and appends only what is missing.
 // Option parsing, signal handlers and exit codes are the CLI's (cmd_corpus.cpp).
 #pragma once
 
@@ -23,9 +23,12 @@ namespace smelt {
 enum class corpus_generator { llm, template_rules };
 
 struct corpus_checks {
-  bool grounding = true;              // the quote must be found in its chunk (json_fields answers)
-  double grounding_threshold = 0.85;  // grounding_find's score; see grounding.h for the choice
-  size_t question_min_chars = 4;      // code points
+  // json_fields answers with require_quote: the quote must be found in its chunk; an answer without a
+  // quote must itself be supported by the chunk (answer_support.h).
+  bool grounding = true;
+  double grounding_threshold = 0.85;      // grounding_find's score; see grounding.h for the choice
+  double answer_support_threshold = 0.5;  // answer_support_measure's; see answer_support.h
+  size_t question_min_chars = 4;          // code points
   size_t question_max_chars = 400;
   size_t answer_min_chars = 2;
   size_t answer_max_chars = 4000;
@@ -51,7 +54,8 @@ std::filesystem::path corpus_sibling(const std::filesystem::path& out, const std
 // Runs the whole build. Errors (result) are problems found before anything was sent: unreadable or
 // mismatched output files, a journal from other settings. Once running, a stop (budget, Ctrl-C, a
 // failed request, an output that differs from the replay) is reported in report.stop/message with
-// everything done so far saved.
+// everything done so far saved. A run that ends with no pair accepted at all reports
+// stop = "nothing_accepted" and a message naming the main rejection reason and what to change.
 result<corpus_report> corpus_build(const corpus_plan& plan, const corpus_options& options);
 
 }  // namespace smelt

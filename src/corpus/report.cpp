@@ -1,4 +1,5 @@
-// Corpus report: price table reading, OUT.report.json and the printed summary.
+// Corpus report: price table reading, OUT.report.json, the printed summary and the advice for a run
+// that accepted nothing.
 #include "corpus/report.h"
 
 #include <fmt/format.h>
@@ -67,6 +68,9 @@ nlohmann::ordered_json corpus_report_to_json(const corpus_report& r) {
   nlohmann::ordered_json reasons = nlohmann::ordered_json::object();
   for (const auto& [reason, n] : r.rejections) reasons[reason] = n;
   j["rejections"] = reasons;
+  nlohmann::ordered_json grounded = nlohmann::ordered_json::object();
+  for (const auto& [how, n] : r.grounded_by) grounded[how] = n;
+  j["grounded_by"] = grounded;
   nlohmann::ordered_json rejected = nlohmann::ordered_json::array();
   for (const auto& x : r.rejected)
     rejected.push_back({{"file", x.file},
@@ -108,10 +112,68 @@ std::string corpus_report_summary(const corpus_report& r) {
     for (const auto& [reason, n] : r.rejections) out += fmt::format(" {} {}", reason, n);
     out += "\n";
   }
+  if (!r.grounded_by.empty()) {
+    out += "grounded by:";
+    for (const auto& [how, n] : r.grounded_by) out += fmt::format(" {} {}", how, n);
+    out += "\n";
+  }
   out += fmt::format("concurrency: peak {} of {}; elapsed {:.1f} s\n", r.peak_in_flight, r.concurrency,
                      r.elapsed_seconds);
-  if (r.stop != "complete") out += fmt::format("stopped ({}): {}\n", r.stop, r.message);
+  // nothing_accepted is printed by the caller as the error it is.
+  if (r.stop != "complete" && r.stop != "nothing_accepted")
+    out += fmt::format("stopped ({}): {}\n", r.stop, r.message);
   return out;
+}
+
+namespace {
+
+// What to change when most pairs were rejected for `reason`.
+std::string corpus_rejection_advice(const std::string& reason) {
+  if (reason == "answer_unsupported")
+    return "the answers brought no quote and most of their content is not in their chunk: use a prompt "
+           "that asks for a \"quote\" copied from the text (the default prompt does) or a model that keeps "
+           "to the text; lower --answer-support, or --no-grounding to keep such pairs unchecked";
+  if (reason == "ungrounded")
+    return "the quotes were not found in their chunks: use a model that copies quotes verbatim, lower "
+           "--grounding-threshold, or --no-grounding to keep them unchecked";
+  if (reason == "malformed")
+    return "the answers were not JSON smelt could read: use a prompt that asks for a JSON array of "
+           "{\"question\", \"answer\", \"quote\"} objects (the default prompt does) or a model that "
+           "follows the format";
+  if (reason == "cut_off")
+    return "the answers were cut off at the token cap: raise --max-tokens or lower --pairs-per-chunk";
+  if (reason == "duplicate" || reason == "near_duplicate")
+    return "the model kept asking the same questions: raise --temperature or --frequency-penalty, or use "
+           "another model";
+  if (reason == "question_length" || reason == "answer_length" || reason == "invalid")
+    return "the pairs broke the length or SiliconFlow rules: change the prompt or the model";
+  return "check the prompt and the model";
+}
+
+}  // namespace
+
+std::string corpus_report_nothing_accepted(const corpus_report& r, const std::string& report_path,
+                                           const std::string& journal_path) {
+  size_t wanted = 0;
+  for (const auto& d : r.documents) wanted += d.pairs_wanted;
+  std::string head = fmt::format("0 of {} wanted pairs accepted", wanted);
+  if (r.rejections.empty()) {
+    if (r.generator == "template")
+      return head +
+             "; the template generator found nothing to ask about in the text — use an LLM "
+             "(--base-url)";
+    return head + fmt::format(
+                      "; the answers held no question/answer pairs — use a prompt that asks for a JSON "
+                      "array of {{\"question\", \"answer\", \"quote\"}} objects (the default prompt "
+                      "does) or another model; the answers are in {}",
+                      journal_path);
+  }
+  // The most frequent reason; ties go to the first in name order.
+  auto top = r.rejections.begin();
+  for (auto it = r.rejections.begin(); it != r.rejections.end(); ++it)
+    if (it->second > top->second) top = it;
+  return head + fmt::format("; most rejections: {} ({}) — {}; every rejection is listed in {}", top->first,
+                            top->second, corpus_rejection_advice(top->first), report_path);
 }
 
 }  // namespace smelt

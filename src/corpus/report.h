@@ -35,7 +35,7 @@ struct corpus_coverage {
 struct corpus_rejection {
   std::string file;
   std::string chunk_id;
-  std::string reason;  // e.g. "ungrounded", "near_duplicate", "question_length", "malformed"
+  std::string reason;  // e.g. "ungrounded", "answer_unsupported", "near_duplicate", "malformed"
   std::string detail;
   std::string question;
 };
@@ -56,18 +56,25 @@ struct corpus_report {
   size_t usage_estimated = 0;  // answers without usage whose tokens were estimated
   std::optional<corpus_price> price;
   std::map<std::string, size_t> rejections;  // by reason
+  // Accepted pairs by how they were grounded: "quote" (found in the chunk), "answer" (no quote; the
+  // answer's own content is supported by the chunk), "none" (grounding off or not asked for).
+  std::map<std::string, size_t> grounded_by;
   std::vector<corpus_rejection> rejected;
   int concurrency = 0;
   int peak_in_flight = 0;
   double elapsed_seconds = 0;
   size_t lines_total = 0;         // lines in OUT.jsonl after the run
   size_t lines_new = 0;           // of those, written by this run
-  std::string stop = "complete";  // complete | budget | cancelled | failed
+  std::string stop = "complete";  // complete | budget | cancelled | failed | nothing_accepted
   std::string message;            // why it stopped, when not complete
 };
 
 nlohmann::ordered_json corpus_report_to_json(const corpus_report& report);
 // A few lines for the terminal: pairs written, coverage, requests, tokens, cost, rejections.
 std::string corpus_report_summary(const corpus_report& report);
+// For a run that accepted no pair: "0 of N wanted pairs accepted; most rejections: REASON (n) —
+// what to change (a flag, the prompt or the model); ..." naming where the details are.
+std::string corpus_report_nothing_accepted(const corpus_report& report, const std::string& report_path,
+                                           const std::string& journal_path);
 
 }  // namespace smelt

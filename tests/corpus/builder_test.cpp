@@ -1,7 +1,8 @@
 // corpus_build against the scripted OpenAI stub server on 127.0.0.1: exact output and provenance for
 // good answers; malformed, partial, reasoning-wrapped and cut-off answers; top-up of the shortfall
 // with the avoid list; retries; the concurrency the server sees; dedup and grounding rejections;
-// replay from the journal, appending a larger target, and refusing to rewrite a changed output.
+// answers without quotes grounded by their own content; a run that accepts nothing; replay from the
+// journal, appending a larger target, and refusing to rewrite a changed output.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -295,28 +296,30 @@ TEST(corpus_build, duplicates_and_ungrounded_quotes_are_rejected_with_reasons) {
                                                           {"quote", "The apple is bright red"}},
                                                      })
                                              .dump()));
-  f.server.enqueue(test::stub_completion(
-      json::array({
-                      {{"question", "How heavy is the bridge really?"},
-                       {"answer", "2."},
-                       {"quote", "weighs 2 kilograms"}},
-                      {{"question", "How heavy is the bridge, really?"},
-                       {"answer", "2 kg."},
-                       {"quote", "weighs 2 kilograms"}},
-                      {{"question", "Which room keeps the bridge?"}, {"answer", "Room 2."}, {"quote", ""}},
-                  })
-          .dump()));
+  f.server.enqueue(test::stub_completion(json::array({
+                                                         {{"question", "How heavy is the bridge really?"},
+                                                          {"answer", "2."},
+                                                          {"quote", "weighs 2 kilograms"}},
+                                                         {{"question", "How heavy is the bridge, really?"},
+                                                          {"answer", "2 kg."},
+                                                          {"quote", "weighs 2 kilograms"}},
+                                                         {{"question", "Which room keeps the bridge?"},
+                                                          {"answer", "Room 7, next to the loading dock."},
+                                                          {"quote", ""}},
+                                                     })
+                                             .dump()));
   corpus_report report = f.build(f.plan(2));
   EXPECT_EQ(report.lines_total, 2u);
   EXPECT_EQ(report.rejections.at("duplicate"), 2u);  // punctuation-only differences normalize away
   EXPECT_EQ(report.rejections.at("ungrounded"), 1u);
-  EXPECT_EQ(report.rejections.at("no_quote"), 1u);
+  EXPECT_EQ(report.rejections.at("answer_unsupported"), 1u);  // no quote, and not in the chunk either
   ASSERT_EQ(report.rejected.size(), 4u);
   EXPECT_EQ(report.rejected[0].reason, "duplicate");
   EXPECT_EQ(report.rejected[0].question, "How heavy is the apple ?!");
   EXPECT_EQ(report.rejected[1].reason, "ungrounded");
   EXPECT_EQ(report.rejected[1].question, "What colour is the apple?");
   EXPECT_NE(report.rejected[1].detail.find("quote not found in chunk"), std::string::npos);
+  EXPECT_EQ(report.rejected[3].reason, "answer_unsupported");
 
   // --no-grounding keeps the invented quote (offsets then null).
   build_fixture g;
@@ -329,6 +332,91 @@ TEST(corpus_build, duplicates_and_ungrounded_quotes_are_rejected_with_reasons) {
   corpus_report loose = g.build(g.plan(1));
   EXPECT_EQ(loose.lines_total, 1u);
   EXPECT_TRUE(g.provenance()[0]["begin"].is_null());
+}
+
+// One {"messages": [...]} line, as the seed workflow's prompt asks for: no quote.
+std::string messages_line(const std::string& question, const std::string& answer) {
+  return json({{"messages",
+                {{{"role", "system"}, {"content", "x"}},
+                 {{"role", "user"}, {"content", question}},
+                 {{"role", "assistant"}, {"content", answer}}}}})
+             .dump() +
+         "\n";
+}
+
+TEST(corpus_build, answers_without_quotes_are_grounded_by_their_own_content) {
+  build_fixture f;
+  f.settings.quota = {quota_mode::per_chunk, 3};
+  f.options.topup_rounds = 0;
+  f.options.llm.concurrency = 1;
+  // The default prompt asks for quotes; this model answers in messages lines, with one quoted item.
+  f.server.enqueue(test::stub_completion(
+      messages_line("How heavy is the apple?", "The apple weighs 1 kilograms.") +
+      messages_line("What colour is the apple?", "The apple is bright red and grows in Spain.") +
+      json({{"question", "Which room keeps the apple?"}, {"answer", "Room 1."}, {"quote", "kept in room 1"}})
+          .dump()));
+  corpus_plan p = f.plan(1);
+  corpus_report report = f.build(p);
+  const std::string t = "You are a storeroom clerk";
+  EXPECT_EQ(f.out(), line(t, "How heavy is the apple?", "The apple weighs 1 kilograms.") +
+                         line(t, "Which room keeps the apple?", "Room 1."));
+  auto prov = f.provenance();
+  ASSERT_EQ(prov.size(), 2u);
+  EXPECT_EQ(prov[0]["grounded_by"], "answer");
+  EXPECT_EQ(prov[0]["quote"], "");
+  EXPECT_TRUE(prov[0]["begin"].is_null());
+  EXPECT_DOUBLE_EQ(prov[0]["support"].get<double>(), 0.8);  // apple weigh 1 kilogram: 4 / (4 + 1)
+  EXPECT_EQ(prov[1]["grounded_by"], "quote");
+  EXPECT_TRUE(prov[1]["support"].is_null());
+  EXPECT_EQ(report.stop, "complete");
+  EXPECT_EQ(report.grounded_by.at("answer"), 1u);
+  EXPECT_EQ(report.grounded_by.at("quote"), 1u);
+  EXPECT_EQ(report.rejections.at("answer_unsupported"), 1u);
+  ASSERT_EQ(report.rejected.size(), 1u);
+  EXPECT_EQ(report.rejected[0].question, "What colour is the apple?");
+  EXPECT_EQ(report.rejected[0].detail,
+            "no quote, and the answer is not supported by chunk " + p.units[0].chunk_id +
+                ": 1 of 5 content units found (support 0.17, needs more than 0.50): The apple is bright red "
+                "and grows in Spain.");
+  json written = json::parse(test::read_file(f.dir / "out.report.json"));
+  EXPECT_EQ(written["grounded_by"], json({{"answer", 1}, {"quote", 1}}));
+  EXPECT_EQ(written["rejections"]["answer_unsupported"], 1);
+}
+
+TEST(corpus_build, a_run_that_accepts_nothing_names_the_main_reason_and_what_to_change) {
+  build_fixture f;
+  f.options.topup_rounds = 0;
+  f.server.set_script([](const stub_request&) {
+    return test::stub_completion(
+        messages_line("Is the storeroom open at night?", "Only on Sundays, from 8 pm.") +
+        messages_line("Who runs the storeroom?", "Mrs Lee, the head clerk."));
+  });
+  corpus_report report = f.build(f.plan(2));
+  EXPECT_EQ(f.out(), "");
+  EXPECT_EQ(report.stop, "nothing_accepted");
+  EXPECT_EQ(report.rejections.at("answer_unsupported"), 4u);
+  EXPECT_EQ(report.message,
+            "0 of 4 wanted pairs accepted; most rejections: answer_unsupported (4) — the answers brought no "
+            "quote and most of their content is not in their chunk: use a prompt that asks for a \"quote\" "
+            "copied from the text (the default prompt does) or a model that keeps to the text; "
+            "lower --answer-support, or --no-grounding to keep such pairs unchecked; every rejection is "
+            "listed in " +
+                (f.dir / "out.report.json").string());
+  json written = json::parse(test::read_file(f.dir / "out.report.json"));
+  EXPECT_EQ(written["stop"], "nothing_accepted");
+  EXPECT_EQ(written["message"], report.message);
+
+  // Answers with no pair in them at all: nothing is rejected, the journal holds what came back.
+  build_fixture g;
+  g.options.topup_rounds = 0;
+  g.server.set_script([](const stub_request&) { return test::stub_completion("Sorry, I cannot help."); });
+  corpus_report prose = g.build(g.plan(1));
+  EXPECT_EQ(prose.stop, "nothing_accepted");
+  EXPECT_EQ(prose.message,
+            "0 of 2 wanted pairs accepted; the answers held no question/answer pairs — use a prompt that "
+            "asks for a JSON array of {\"question\", \"answer\", \"quote\"} objects (the default prompt "
+            "does) or another model; the answers are in " +
+                (g.dir / "out.journal.jsonl").string());
 }
 
 TEST(corpus_build, near_duplicates_across_chunks_are_rejected) {

@@ -2,7 +2,9 @@
 // kill -9 in the middle and Ctrl-C, then a rerun, give the same OUT.jsonl as an uninterrupted run;
 // --dry-run sends nothing; --budget-tokens stops with exit 3; bad input (missing key, unreachable
 // endpoint, unknown model, empty documents, unknown Dify nodes) gives a message and an exit code
-// without losing accepted lines; the offline template generator passes the siliconflow check.
+// without losing accepted lines; answers in {"messages":...} lines without quotes are kept when their
+// chunk supports them, and a run that accepts nothing exits 1 saying what to change; the offline
+// template generator passes the siliconflow check.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -356,6 +358,74 @@ TEST(corpus_cli, dify_seed_workflow_runs_natively_with_its_model_and_parameters)
       test::read_file(out),
       "{\"messages\":[{\"role\":\"system\",\"content\":\"You are a storeroom clerk\"},{\"role\":\"user\","
       "\"content\":\"苹果有多重？\"},{\"role\":\"assistant\",\"content\":\"一公斤。\"}]}\n");
+}
+
+// The seed workflow's answer shape, {"messages": [...]} lines without a quote, about the excerpt's
+// item (faithful) or about things the excerpt never says (invented).
+std::string messages_answer(const stub_request& r, bool faithful) {
+  std::string text;
+  for (const auto& m : r.json["messages"])
+    if (m["role"] == "user") text = m["content"];
+  std::smatch m;
+  std::regex_search(text, m, std::regex("The (\\w+) weighs (\\d+) kilograms"));
+  std::string name = m[1], kg = m[2];
+  std::vector<std::pair<std::string, std::string>> pairs = {
+      {"How heavy is the " + name + "?",
+       faithful ? "The " + name + " weighs " + kg + " kilograms." : "About as much as a small dog."},
+      {"Where is the " + name + " kept?",
+       faithful ? "In room " + kg + "." : "Behind the red door upstairs."}};
+  std::string out;
+  for (const auto& [q, a] : pairs)
+    out += json({{"messages",
+                  {{{"role", "system"}, {"content", "x"}},
+                   {{"role", "user"}, {"content", q}},
+                   {{"role", "assistant"}, {"content", a}}}}})
+               .dump() +
+           "\n";
+  return out;
+}
+
+TEST(corpus_cli, answers_without_quotes_are_kept_when_their_chunk_supports_them) {
+  cli_fixture f(3);
+  f.server.set_script([](const stub_request& r) { return test::stub_completion(messages_answer(r, true)); });
+  auto out = f.dir / "out.jsonl";
+  auto r = run_shell(f.command(out));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(count_lines(out), 6u);
+  EXPECT_NE(test::read_file(f.dir / "out.provenance.jsonl").find("\"grounded_by\":\"answer\""),
+            std::string::npos);
+  json report = json::parse(test::read_file(f.dir / "out.report.json"));
+  EXPECT_EQ(report["grounded_by"]["answer"], 6);
+  // --answer-support is the bar: no answer can have all its content plus the unit of doubt.
+  cli_fixture strict(3);
+  strict.server.set_script(
+      [](const stub_request& r) { return test::stub_completion(messages_answer(r, true)); });
+  auto strict_run = run_shell(strict.command(strict.dir / "out.jsonl") + " --answer-support 0.99");
+  EXPECT_EQ(strict_run.exit_code, 1) << strict_run.err;
+  EXPECT_NE(test::read_file(strict.dir / "out.report.json").find("needs more than 0.99"), std::string::npos);
+  auto bad = run_shell(strict.command(strict.dir / "other.jsonl") + " --answer-support 2");
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("--grounding-threshold and --answer-support 0-1"), std::string::npos) << bad.err;
+}
+
+TEST(corpus_cli, a_run_that_accepts_nothing_exits_1_and_says_what_to_change) {
+  cli_fixture f(3);
+  f.server.set_script([](const stub_request& r) { return test::stub_completion(messages_answer(r, false)); });
+  auto out = f.dir / "out.jsonl";
+  auto r = run_shell(f.command(out));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  // 3 chunks x 2 pairs, asked once and topped up twice: 18 invented answers.
+  EXPECT_NE(r.err.find("error: smelt corpus build: 0 of 6 wanted pairs accepted; most rejections: "
+                       "answer_unsupported (18) — the answers brought no quote"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("every rejection is listed in " + (f.dir / "out.report.json").string()),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.out.find("0 of 6 wanted pairs accepted"), std::string::npos) << r.out;
+  EXPECT_EQ(count_lines(out), 0u);
+  json report = json::parse(test::read_file(f.dir / "out.report.json"));
+  EXPECT_EQ(report["stop"], "nothing_accepted");
 }
 
 TEST(corpus_cli, template_generator_on_the_fire_safety_guide_passes_the_siliconflow_check) {
