@@ -2,11 +2,13 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <exception>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
 #include "core/log.h"
+#include "engine/cpu_isa.h"
 
 namespace smelt {
 namespace {
@@ -47,7 +49,7 @@ int main_dispatch(int argc, char** argv) {
     return args.empty() ? exit_usage : exit_ok;
   }
   if (args[0] == "--version") {
-    std::puts("smelt " SMELT_VERSION);
+    std::puts(("smelt " SMELT_VERSION "\n" + cpu_path_summary()).c_str());
     return exit_ok;
   }
   // Longest match first: "data check" before "data".
@@ -92,6 +94,17 @@ int main_dispatch(int argc, char** argv) {
 }  // namespace
 }  // namespace smelt
 
+// Commands report the errors users cause as values; an exception reaching here is a failure inside a
+// library (oneDNN, the C++ runtime): it is named and the exit code says failed, never std::terminate.
+// What was saved before (checkpoints, corpus journals: written atomically as they go) stays valid.
 int main(int argc, char** argv) {
-  return smelt::main_dispatch(argc, argv);
+  try {
+    return smelt::main_dispatch(argc, argv);
+  } catch (const std::exception& e) {
+    smelt::log_error("internal error: {} (please report it with the output of smelt --version)", e.what());
+  } catch (...) {
+    smelt::log_error(
+        "internal error: an unknown exception (please report it with the output of smelt --version)");
+  }
+  return smelt::exit_failed;
 }

@@ -7,10 +7,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <unordered_map>
 #include <vector>
 
 #include "engine/bf16.h"
+#include "engine/cpu_isa.h"
 #include "engine/simd.h"
 #include "engine/vec_exp.h"
 
@@ -24,17 +26,49 @@ using dims = dnnl::memory::dims;
 
 using dt = dnnl::memory::data_type;
 
-// What a matmul reads at OFFSET elements: the bf16 copy when there is one, else the fp32 values.
-const void* operand(const float* f32, const uint16_t* bf16, int64_t offset) {
-  return bf16 ? static_cast<const void*>(bf16 + offset) : f32 + offset;
+// Copies of operands rounded to bf16, the inputs of PyTorch autocast's bf16 matmuls: bf16 values where
+// oneDNN multiplies bf16, else fp32 values holding the same roundings. A product of two bf16 values is
+// exact in fp32 and sums stay fp32 either way, so both give the same numbers up to summation order.
+struct rounded_view {
+  std::byte* data = nullptr;  // null: no copy, the matmul reads the fp32 values themselves
+  int64_t element = 0;        // bytes per element: 2 (bf16) or 4 (fp32)
+  rounded_view operator+(int64_t offset) const { return {data ? data + offset * element : nullptr, element}; }
+};
+
+// Storage for N rounded elements in CTX's scratch (none when !ROUND), and the element type it holds.
+struct rounded_store {
+  rounded_view base;
+  dt type = dt::f32;
+};
+
+rounded_store rounded_store_make(matmul_context& ctx, bool round, int64_t n) {
+  if (!round) return {};
+  if (cpu_bf16_matmul_native()) {
+    std::vector<uint16_t>& half = ctx.attention_bf16_scratch();
+    half.resize(static_cast<size_t>(n));
+    return {{reinterpret_cast<std::byte*>(half.data()), 2}, dt::bf16};
+  }
+  std::vector<float>& wide = ctx.attention_rounded_scratch();
+  wide.resize(static_cast<size_t>(n));
+  return {{reinterpret_cast<std::byte*>(wide.data()), 4}, dt::f32};
 }
 
 // out (n) = bf16 rounding of in (n), in parallel blocks.
-void to_bf16(uint16_t* out, const float* in, int64_t n) {
+void round_into(rounded_view out, const float* in, int64_t n) {
   constexpr int64_t block = 4096;
 #pragma omp parallel for schedule(static)
-  for (int64_t b = 0; b < n; b += block)
-    float_row_to_bf16(out + b, in + b, static_cast<size_t>(std::min(block, n - b)));
+  for (int64_t b = 0; b < n; b += block) {
+    const size_t m = static_cast<size_t>(std::min(block, n - b));
+    if (out.element == 2)
+      float_row_to_bf16(reinterpret_cast<uint16_t*>(out.data) + b, in + b, m);
+    else
+      float_row_round_bf16(reinterpret_cast<float*>(out.data) + b, in + b, m);
+  }
+}
+
+// What a matmul reads at OFFSET elements: the rounded copy when there is one, else the fp32 values.
+const void* operand(const float* f32, rounded_view rounded, int64_t offset) {
+  return rounded.data ? static_cast<const void*>((rounded + offset).data) : f32 + offset;
 }
 
 // dst (fp32) = alpha · src · wei + beta · dst on views of any rank of fp32 or bf16 (IN) values;
@@ -60,7 +94,7 @@ void batched_matmul(const dnnl::engine& engine, dnnl::stream& stream, float* dst
 }
 
 // One row of the forward: row (n) <- softmax of row·scale over [lo, hi], zero elsewhere.
-SMELT_CLONES void softmax_row(float* row, int64_t lo, int64_t hi, int64_t n, float scale) {
+SMELT_KERNEL void softmax_row_body(float* row, int64_t lo, int64_t hi, int64_t n, float scale) {
   float mx = -INFINITY;
 #pragma omp simd reduction(max : mx)
   for (int64_t s = lo; s <= hi; ++s) mx = std::max(mx, row[s] * scale);
@@ -76,11 +110,14 @@ SMELT_CLONES void softmax_row(float* row, int64_t lo, int64_t hi, int64_t n, flo
   std::fill(row, row + lo, 0.0f);
   std::fill(row + hi + 1, row + n, 0.0f);
 }
+SMELT_DISPATCH(void, softmax_row, (float* row, int64_t lo, int64_t hi, int64_t n, float scale),
+               (row, lo, hi, n, scale))
 
 // One row of the backward: p (n) <- softmax_row of p, then d (n) <- p ⊙ (d - Σ p ⊙ d) over [lo, hi],
 // zero elsewhere (d holds dP on entry, dS on exit).
-SMELT_CLONES void softmax_backward_row(float* p, float* d, int64_t lo, int64_t hi, int64_t n, float scale) {
-  softmax_row(p, lo, hi, n, scale);
+SMELT_KERNEL void softmax_backward_row_body(float* p, float* d, int64_t lo, int64_t hi, int64_t n,
+                                            float scale) {
+  softmax_row_body(p, lo, hi, n, scale);
   float delta = 0;
 #pragma omp simd reduction(+ : delta)
   for (int64_t s = lo; s <= hi; ++s) delta += p[s] * d[s];
@@ -89,6 +126,8 @@ SMELT_CLONES void softmax_backward_row(float* p, float* d, int64_t lo, int64_t h
   std::fill(d, d + lo, 0.0f);
   std::fill(d + hi + 1, d + n, 0.0f);
 }
+SMELT_DISPATCH(void, softmax_backward_row,
+               (float* p, float* d, int64_t lo, int64_t hi, int64_t n, float scale), (p, d, lo, hi, n, scale))
 
 }  // namespace
 
@@ -102,17 +141,15 @@ void attention_forward_onednn(matmul_context& ctx, float* out, const float* q, c
   const bool bf16 = inputs == attention_inputs_bf16;
   std::vector<float>& scores = ctx.attention_scratch();
   // bf16: q, k, v rounded once, then each block's probabilities.
-  std::vector<uint16_t>& half = ctx.attention_bf16_scratch();
-  uint16_t *qh = nullptr, *kh = nullptr, *vh = nullptr;
+  const int64_t nq = T * Q * D, nk = (P + T) * KV * D;
+  const rounded_store store = rounded_store_make(ctx, bf16, nq + 2 * nk + Q * std::min(k_block, T) * (P + T));
+  const rounded_view qh = store.base, kh = qh + nq, vh = kh + nk, ph = vh + nk;
   if (bf16) {
-    const int64_t nq = T * Q * D, nk = (P + T) * KV * D;
-    half.resize(static_cast<size_t>(nq + 2 * nk + Q * std::min(k_block, T) * (P + T)));
-    qh = half.data(), kh = qh + nq, vh = kh + nk;
-    to_bf16(qh, q, nq);
-    to_bf16(kh, k, nk);
-    to_bf16(vh, v, nk);
+    round_into(qh, q, nq);
+    round_into(kh, k, nk);
+    round_into(vh, v, nk);
   }
-  const dt in = bf16 ? dt::bf16 : dt::f32;
+  const dt in = store.type;
   for (int64_t t0 = 0; t0 < T; t0 += k_block) {
     const int64_t Tb = std::min(k_block, T - t0);
     const int64_t first = window > 0 ? std::max<int64_t>(0, P + t0 - window + 1) : 0;
@@ -133,8 +170,7 @@ void attention_forward_onednn(matmul_context& ctx, float* out, const float* q, c
         softmax_row(row, lo, hi, Sn, scale);
       }
     }
-    uint16_t* ph = bf16 ? vh + (P + T) * KV * D : nullptr;
-    if (bf16) to_bf16(ph, scores.data(), Q * Tb * Sn);
+    if (bf16) round_into(ph, scores.data(), Q * Tb * Sn);
     // out (KV, G, Tb, D) = p (KV, G, Tb, Sn) · v (KV, 1, Sn, D)
     batched_matmul(engine, stream, out + t0 * Q * D, {KV, G, Tb, D}, {G * D, D, Q * D, 1},
                    operand(scores.data(), ph, 0), {KV, G, Tb, Sn}, {G * Tb * Sn, Tb * Sn, Sn, 1},
@@ -153,18 +189,16 @@ void attention_backward_onednn(matmul_context& ctx, float* dq, float* dk, float*
   const int64_t G = Q / KV;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   const bool bf16 = inputs == attention_inputs_bf16;
-  const dt in = bf16 ? dt::bf16 : dt::f32;
   std::vector<float>& scratch = ctx.attention_scratch();
   // bf16: k and v rounded once; per block the gathered q and dO, then dS.
-  std::vector<uint16_t>& half = ctx.attention_bf16_scratch();
-  uint16_t *kh = nullptr, *vh = nullptr, *qbh = nullptr, *gbh = nullptr, *dsh = nullptr;
+  const int64_t nk = T * KV * D, nb = Q * std::min(k_block, T) * D;
+  const rounded_store store = rounded_store_make(ctx, bf16, 2 * nk + 2 * nb + Q * std::min(k_block, T) * T);
+  const rounded_view kh = store.base, vh = kh + nk, qbh = vh + nk, gbh = qbh + nb, dsh = gbh + nb;
   if (bf16) {
-    const int64_t nk = T * KV * D, nb = Q * std::min(k_block, T) * D;
-    half.resize(static_cast<size_t>(2 * nk + 2 * nb + Q * std::min(k_block, T) * T));
-    kh = half.data(), vh = kh + nk, qbh = vh + nk, gbh = qbh + nb, dsh = gbh + nb;
-    to_bf16(kh, k, nk);
-    to_bf16(vh, v, nk);
+    round_into(kh, k, nk);
+    round_into(vh, v, nk);
   }
+  const dt in = store.type;
   for (int64_t t0 = 0; t0 < T; t0 += k_block) {
     const int64_t Tb = std::min(k_block, T - t0);
     const int64_t first = window > 0 ? std::max<int64_t>(0, t0 - window + 1) : 0;
@@ -182,8 +216,8 @@ void attention_backward_onednn(matmul_context& ctx, float* dq, float* dk, float*
       }
     }
     if (bf16) {
-      to_bf16(qbh, qb, Q * Tb * D);
-      to_bf16(gbh, gb, Q * Tb * D);
+      round_into(qbh, qb, Q * Tb * D);
+      round_into(gbh, gb, Q * Tb * D);
     }
     const dims blk_dims = {KV, G, Tb, D}, blk_strides = {G * Tb * D, Tb * D, D, 1};
     const dims sc_dims = {KV, G, Tb, Sn}, sc_strides = {G * Tb * Sn, Tb * Sn, Sn, 1};
@@ -204,7 +238,7 @@ void attention_backward_onednn(matmul_context& ctx, float* dq, float* dk, float*
         softmax_backward_row(prow, drow, lo, hi, Sn, scale);
       }
     }
-    if (bf16) to_bf16(dsh, ds, Q * Tb * Sn);
+    if (bf16) round_into(dsh, ds, Q * Tb * Sn);
     // dq (KV, G, Tb, D) += scale · dS · k
     batched_matmul(engine, stream, dq + t0 * Q * D, blk_dims, {G * D, D, Q * D, 1}, operand(ds, dsh, 0),
                    sc_dims, sc_strides, operand(k, kh, first * KV * D), {KV, 1, Sn, D}, {D, D, KV * D, 1}, in,

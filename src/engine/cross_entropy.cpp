@@ -16,17 +16,18 @@ namespace smelt {
 
 namespace {
 
-SMELT_CLONES float row_max(const float* x, int64_t n) {
+SMELT_KERNEL float row_max_body(const float* x, int64_t n) {
   float m = -INFINITY;
 #pragma omp simd reduction(max : m)
   for (int64_t i = 0; i < n; ++i) m = std::max(m, x[i]);
   return m;
 }
+SMELT_DISPATCH(float, row_max, (const float* x, int64_t n), (x, n))
 
 // Σ exp(x - mx) with the exps in fp32 (vec_exp, vectorised) and fp32 partial sums folded in double
 // every block, so a 150k vocabulary stays accurate to ~1e-7 relative. With STORE the exps replace x
 // (the backward scales them into the softmax, so each logit is exponentiated once).
-SMELT_CLONES double row_sum_exp(float* x, int64_t n, float mx, bool store) {
+SMELT_KERNEL double row_sum_exp_body(float* x, int64_t n, float mx, bool store) {
   double total = 0;
   constexpr int64_t block = 1024;
   for (int64_t b = 0; b < n; b += block) {
@@ -46,11 +47,13 @@ SMELT_CLONES double row_sum_exp(float* x, int64_t n, float mx, bool store) {
   }
   return total;
 }
+SMELT_DISPATCH(double, row_sum_exp, (float* x, int64_t n, float mx, bool store), (x, n, mx, store))
 
 // x (n) *= s, in place (exps times g / their sum: the softmax times g).
-SMELT_CLONES void row_scale(float* x, int64_t n, float s) {
+SMELT_KERNEL void row_scale_body(float* x, int64_t n, float s) {
   for (int64_t i = 0; i < n; ++i) x[i] *= s;
 }
+SMELT_DISPATCH(void, row_scale, (float* x, int64_t n, float s), (x, n, s))
 
 }  // namespace
 

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "engine/bf16.h"
+#include "engine/cpu_isa.h"
 
 namespace smelt {
 
@@ -24,28 +25,10 @@ struct matmul_context::onednn_state {
   std::map<std::vector<int64_t>, dnnl::matmul> general;
 };
 
-namespace {
-
-// Whether oneDNN implements a bf16 matmul on this CPU (it needs AVX-512 at least).
-bool onednn_has_bf16_matmul(const dnnl::engine& engine) {
-  using dt = dnnl::memory::data_type;
-  using tag = dnnl::memory::format_tag;
-  try {
-    dnnl::memory::desc a({4, 32}, dt::bf16, tag::ab), b({32, 4}, dt::bf16, tag::ba),
-        c({4, 4}, dt::f32, tag::ab);
-    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), engine);
-    return true;
-  } catch (const dnnl::error&) {
-    return false;
-  }
-}
-
-}  // namespace
-
 matmul_context::matmul_context(matmul_backend backend) : backend_(backend) {
   if (backend_ == matmul_backend_onednn) {
     onednn_ = std::make_unique<onednn_state>();
-    onednn_->bf16_native = onednn_has_bf16_matmul(onednn_->engine);
+    onednn_->bf16_native = cpu_bf16_matmul_native();
   }
 }
 
@@ -109,7 +92,9 @@ void linear_onednn_widened(matmul_context& ctx, float* out, const float* inp, co
   auto& st = ctx.onednn();
   const int64_t N = w.rows, K = w.cols, block = 256;
   std::vector<float> rounded(static_cast<size_t>(M * K));
-  for (int64_t i = 0; i < M * K; ++i) rounded[i] = bf16_to_float(float_to_bf16(inp[i]));
+#pragma omp parallel for schedule(static)
+  for (int64_t m = 0; m < M; ++m)
+    float_row_round_bf16(rounded.data() + m * K, inp + m * K, static_cast<size_t>(K));
   st.widened.resize(static_cast<size_t>(block * K));
   for (int64_t n0 = 0; n0 < N; n0 += block) {
     int64_t nb = std::min(block, N - n0);
@@ -275,7 +260,8 @@ void linear_backward_input_onednn(matmul_context& ctx, float* dinp, const float*
   const int64_t block = 256;
   std::vector<float> rounded(static_cast<size_t>(M * N));
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < M * N; ++i) rounded[i] = bf16_to_float(float_to_bf16(dout[i]));
+  for (int64_t m = 0; m < M; ++m)
+    float_row_round_bf16(rounded.data() + m * N, dout + m * N, static_cast<size_t>(N));
   st.widened.resize(static_cast<size_t>(block * K));
   for (int64_t n0 = 0; n0 < N; n0 += block) {
     const int64_t nb = std::min(block, N - n0);
@@ -338,30 +324,9 @@ void matmul_f32(matmul_context& ctx, float* C, const float* A, const float* B, i
 const char* matmul_backend_description(matmul_context& ctx) {
   if (ctx.backend() == matmul_backend_reference) return "reference";
   auto& st = ctx.onednn();
-  if (st.description.empty() && !st.bf16_native)
-    st.description = "onednn (fp32; bf16 weights widened per block)";
-  if (st.description.empty()) {
-    switch (dnnl::get_effective_cpu_isa()) {
-      case dnnl::cpu_isa::avx512_core_amx:
-        st.description = "onednn (amx)";
-        break;
-      case dnnl::cpu_isa::avx512_core_bf16:
-        st.description = "onednn (avx512_core_bf16)";
-        break;
-      case dnnl::cpu_isa::avx512_core_vnni:
-        st.description = "onednn (avx512_core_vnni)";
-        break;
-      case dnnl::cpu_isa::avx512_core:
-        st.description = "onednn (avx512_core)";
-        break;
-      case dnnl::cpu_isa::avx2:
-        st.description = "onednn (avx2)";
-        break;
-      default:
-        st.description = "onednn";
-        break;
-    }
-  }
+  if (st.description.empty())
+    st.description = std::string("onednn (") + cpu_onednn_isa_name() +
+                     (st.bf16_native ? ")" : "; fp32, bf16 weights widened per block)");
   return st.description.c_str();
 }
 

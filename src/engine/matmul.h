@@ -39,6 +39,7 @@ class matmul_context {
   std::vector<uint16_t>& bf16_scratch() { return bf16_scratch_; }
   std::vector<float>& attention_scratch() { return attention_scratch_; }
   std::vector<uint16_t>& attention_bf16_scratch() { return attention_bf16_scratch_; }
+  std::vector<float>& attention_rounded_scratch() { return attention_rounded_scratch_; }
 
  private:
   matmul_backend backend_;
@@ -46,6 +47,7 @@ class matmul_context {
   std::vector<uint16_t> bf16_scratch_;
   std::vector<float> attention_scratch_;
   std::vector<uint16_t> attention_bf16_scratch_;
+  std::vector<float> attention_rounded_scratch_;  // bf16 roundings held as fp32 (no bf16 matmul)
 };
 
 // out [M, N] = inp [M, K] · Wᵀ + bias [N] (bias may be null); N = w.rows, K = w.cols.

@@ -29,13 +29,17 @@ void embedding_forward(float* out, const weight_matrix& table, const int32_t* id
 
 namespace {
 
-SMELT_CLONES void rmsnorm_row(float* out, float* rstd, const float* x, const float* w, int64_t C, float eps) {
+SMELT_KERNEL void rmsnorm_row_body(float* out, float* rstd, const float* x, const float* w, int64_t C,
+                                   float eps) {
   float sum = 0;
   for (int64_t i = 0; i < C; ++i) sum += x[i] * x[i];
   float r = 1.0f / std::sqrt(sum / static_cast<float>(C) + eps);
   for (int64_t i = 0; i < C; ++i) out[i] = x[i] * r * w[i];
   if (rstd) *rstd = r;
 }
+SMELT_DISPATCH(void, rmsnorm_row,
+               (float* out, float* rstd, const float* x, const float* w, int64_t C, float eps),
+               (out, rstd, x, w, C, eps))
 
 }  // namespace
 
@@ -102,14 +106,31 @@ void attention_forward(float* out, const float* q, const float* k, const float* 
   }
 }
 
-SMELT_CLONES void swiglu_forward(float* out, const float* gate, const float* up, int64_t n) {
-#pragma omp parallel for schedule(static) if (n > 65536)
+namespace {
+
+SMELT_KERNEL void swiglu_block_body(float* out, const float* gate, const float* up, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = gate[i] / (1.0f + vec_exp(-gate[i])) * up[i];
 }
+SMELT_DISPATCH(void, swiglu_block, (float* out, const float* gate, const float* up, int64_t n),
+               (out, gate, up, n))
 
-SMELT_CLONES void residual_forward(float* x, const float* delta, int64_t n) {
-#pragma omp parallel for schedule(static) if (n > 65536)
+SMELT_KERNEL void residual_block_body(float* x, const float* delta, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] += delta[i];
+}
+SMELT_DISPATCH(void, residual_block, (float* x, const float* delta, int64_t n), (x, delta, n))
+
+}  // namespace
+
+void swiglu_forward(float* out, const float* gate, const float* up, int64_t n) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+  for (int64_t b = 0; b < n; b += k_elementwise_block)
+    swiglu_block(out + b, gate + b, up + b, std::min(k_elementwise_block, n - b));
+}
+
+void residual_forward(float* x, const float* delta, int64_t n) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+  for (int64_t b = 0; b < n; b += k_elementwise_block)
+    residual_block(x + b, delta + b, std::min(k_elementwise_block, n - b));
 }
 
 void rope_inv_freq(float* inv_freq, int64_t D, double theta, const rope_llama3_scaling& scaling) {

@@ -16,13 +16,16 @@ namespace {
 
 // out = x * r * w with r = (mean(x²) + eps)^-1/2:
 // dx_i = r w_i dout_i - r³/C · x_i · Σ_j dout_j w_j x_j.
-SMELT_CLONES void rmsnorm_backward_row(float* dx, const float* dout, const float* x, const float* w, float r,
-                                       int64_t C) {
+SMELT_KERNEL void rmsnorm_backward_row_body(float* dx, const float* dout, const float* x, const float* w,
+                                            float r, int64_t C) {
   float s = 0;
   for (int64_t i = 0; i < C; ++i) s += dout[i] * w[i] * x[i];
   const float c = r * r * r * s / static_cast<float>(C);
   for (int64_t i = 0; i < C; ++i) dx[i] += r * w[i] * dout[i] - c * x[i];
 }
+SMELT_DISPATCH(void, rmsnorm_backward_row,
+               (float* dx, const float* dout, const float* x, const float* w, float r, int64_t C),
+               (dx, dout, x, w, r, C))
 
 }  // namespace
 
@@ -124,14 +127,29 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   }
 }
 
-SMELT_CLONES void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate,
-                                  const float* up, int64_t n) {
-  // silu(g) = g σ(g); silu'(g) = σ(g) (1 + g (1 - σ(g))).
-#pragma omp parallel for schedule(static) if (n > 65536)
+namespace {
+
+// silu(g) = g σ(g); silu'(g) = σ(g) (1 + g (1 - σ(g))).
+SMELT_KERNEL void swiglu_backward_block_body(float* dgate, float* dup, const float* dout, const float* gate,
+                                             const float* up, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const float g = gate[i], sig = 1.0f / (1.0f + vec_exp(-g));
     dgate[i] += dout[i] * up[i] * sig * (1.0f + g * (1.0f - sig));
     dup[i] += dout[i] * g * sig;
+  }
+}
+SMELT_DISPATCH(void, swiglu_backward_block,
+               (float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t n),
+               (dgate, dup, dout, gate, up, n))
+
+}  // namespace
+
+void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up,
+                     int64_t n) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+  for (int64_t b = 0; b < n; b += k_elementwise_block) {
+    const int64_t m = std::min(k_elementwise_block, n - b);
+    swiglu_backward_block(dgate + b, dup + b, dout + b, gate + b, up + b, m);
   }
 }
 

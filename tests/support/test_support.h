@@ -66,10 +66,12 @@ inline std::filesystem::path source_path(const std::string& name) {
 }
 
 // The Python with PyTorch that reference tests run: $SMELT_TORCH_PYTHON, else Debian's
-// /usr/bin/python3 (python3-torch; a python3 earlier on PATH may lack it).
+// /usr/bin/python3 (python3-torch; a python3 earlier on PATH may lack it). A shell command prefix.
+// The reference runs without the DNNL_MAX_CPU_ISA cap a test run may set for smelt: PyTorch's own
+// oneDNN would read it too, and then fail its bf16 linears (its CPU check sees the uncapped CPU).
 inline std::string torch_python() {
   const char* p = std::getenv("SMELT_TORCH_PYTHON");
-  return p ? p : "/usr/bin/python3";
+  return std::string("env -u DNNL_MAX_CPU_ISA -u ONEDNN_MAX_CPU_ISA ") + (p ? p : "/usr/bin/python3");
 }
 
 // Whether torch_python() imports torch and numpy; tests without it report skipped.
