@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake pkg-config git
+  # HTTPS trust for npm's registry (and the LLM endpoints libcurl reaches); minimal installs lack it
+  ca-certificates
   nlohmann-json3-dev libfmt-dev libcurl4-openssl-dev libsqlite3-dev
   libpoppler-cpp-dev libzip-dev libpugixml-dev libpcre2-dev libutf8proc-dev
   libgtest-dev libcpp-httplib-dev libyaml-cpp-dev libdnnl-dev python3-torch python3-numpy
