@@ -15,8 +15,10 @@ packages=(
   ocl-icd-opencl-dev opencl-c-headers
   # CMaps for PDFs whose CJK fonts are not embedded (Adobe-GB1, CNS1, Japan1, Korea1): poppler needs them
   poppler-data
-  # test tooling: reference tools, fonts and encryption for generated test documents, fuzzing
-  clang-format poppler-utils time qpdf python3-reportlab fonts-droid-fallback fonts-wqy-microhei clang libclang-rt-14-dev
+  # test tooling: reference tools, fonts and encryption for generated test documents, fuzzing (clang
+  # with its sanitizer runtimes and OpenMP: the engine's find_package(OpenMP) under clang needs libomp)
+  clang-format poppler-utils time qpdf python3-reportlab fonts-droid-fallback fonts-wqy-microhei
+  clang libclang-rt-14-dev libomp-dev
 )
 # Node.js runs the test tooling; keep an existing install (e.g. NodeSource, which bundles npm).
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
