@@ -12,7 +12,8 @@ namespace smelt {
 
 // What the score and value matmuls multiply: the fp32 values, or their bf16 roundings (fp32
 // accumulation, softmax in fp32) as PyTorch's bf16 autocast does; training a bf16 model uses bf16.
-// In the backward the dk and dv products stay fp32 either way.
+// In the backward the dk and dv products stay fp32 either way. On CPUs where oneDNN has no bf16
+// matmul (AVX2; cpu_isa.h) the bf16 roundings are multiplied as fp32 values: the same numbers.
 enum attention_inputs { attention_inputs_f32, attention_inputs_bf16 };
 
 // Shapes and meaning as attention_forward: q (T, Q, D), k/v (P+T, KV, D), out (T, Q*D).
