@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 # PyTorch peer for smelt's training benchmark: the time of one LoRA training step (forward, backward,
-# AdamW) on a model dir, bf16 autocast (frozen bf16 weights, fp32 LoRA params and AdamW state), activation
-# checkpointing per layer, cross-entropy in checkpointed chunks. Uses the plain-torch reference model
+# AdamW) on a model dir, bf16 autocast (frozen bf16 weights, fp32 LoRA params and AdamW state) or, with
+# --precision fp32, everything in fp32 (the frozen weights widened once at load: what a PyTorch user
+# picks on a CPU without bf16 instructions), activation checkpointing per layer, cross-entropy in
+# checkpointed chunks. Uses the plain-torch reference model
 # (tests/ref/hf_reference.py + lora_reference.py). Judges nothing: it prints one JSON line for the
 # benchmark to set beside smelt's numbers. Run with /usr/bin/python3 (Debian's python3-torch).
 
@@ -66,12 +68,12 @@ def sample_loss(m, ids):
     return total
 
 
-def train_step(m, params, opt, batch):
+def train_step(m, params, opt, batch, autocast):
     """One optimizer step over BATCH (sequences accumulated one at a time): loss / count, clip, AdamW."""
     opt.zero_grad(set_to_none=True)
     count = sum(int(ids.shape[0]) - 1 for ids in batch)
     loss = 0.0
-    with torch.autocast("cpu", dtype=torch.bfloat16):
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
         for ids in batch:
             ls = sample_loss(m, ids)
             (ls / count).backward()
@@ -83,7 +85,9 @@ def train_step(m, params, opt, batch):
 
 def main(argv):
     ap = argparse.ArgumentParser(prog="train_torch_peer.py",
-                                 description="PyTorch (bf16 autocast) LoRA training-step throughput of a model dir.")
+                                 description="PyTorch LoRA training-step throughput of a model dir.")
+    ap.add_argument("--precision", choices=["bf16-autocast", "fp32"], default="bf16-autocast",
+                    help="bf16 weights under bf16 autocast, or fp32 weights and compute (default bf16-autocast)")
     ap.add_argument("model_dir")
     ap.add_argument("--seq", type=int, default=512, help="tokens per sequence (default 512)")
     ap.add_argument("--batch-size", type=int, default=1, help="sequences per step, accumulated (default 1)")
@@ -104,7 +108,8 @@ def main(argv):
         if any(t not in lref.TARGETS for t in targets):
             raise ref.ref_error(f"--targets: expected names among {', '.join(lref.TARGETS)}")
         t0 = time.perf_counter()
-        m = lref.lora_model(args.model_dir, torch.bfloat16, None, checkpoint=True, grouped=True)
+        dtype = torch.bfloat16 if args.precision == "bf16-autocast" else torch.float32
+        m = lref.lora_model(args.model_dir, dtype, None, checkpoint=True, grouped=True)
         load_s = time.perf_counter() - t0
     except ref.ref_error as e:
         print(f"train_torch_peer.py: error: {e}", file=sys.stderr)
@@ -119,12 +124,13 @@ def main(argv):
     def batch():
         return [torch.randint(0, c.vocab_size, (args.seq,), generator=gen) for _ in range(args.batch_size)]
 
-    train_step(m, params, opt, batch())  # warmup: oneDNN primitives, allocator, AdamW state
+    autocast = args.precision == "bf16-autocast"
+    train_step(m, params, opt, batch(), autocast)  # warmup: oneDNN primitives, allocator, AdamW state
     times, losses = [], []
     for _ in range(args.steps):
         b = batch()
         t = time.perf_counter()
-        loss, _ = train_step(m, params, opt, b)
+        loss, _ = train_step(m, params, opt, b, autocast)
         times.append(time.perf_counter() - t)
         losses.append(loss)
     step_s = sum(times) / len(times)
@@ -132,6 +138,7 @@ def main(argv):
     flops, n_frozen, n_lora = flop_count(c, args.seq, lora)
     out = {
         "impl": "pytorch",
+        "precision": args.precision,
         "torch": torch.__version__,
         "model": os.path.basename(os.path.normpath(args.model_dir)),
         "seq": args.seq,
