@@ -19,6 +19,9 @@ packages=(
   # with its sanitizer runtimes and OpenMP: the engine's find_package(OpenMP) under clang needs libomp)
   clang-format poppler-utils time qpdf python3-reportlab fonts-droid-fallback fonts-wqy-microhei
   clang libclang-rt-14-dev libomp-dev
+  # an optimised BLAS for PyTorch's fp32 GEMMs (the references and bench peers; Debian's python3-torch
+  # otherwise runs them on the single-threaded reference BLAS)
+  libopenblas0-pthread
 )
 # Node.js runs the test tooling; keep an existing install (e.g. NodeSource, which bundles npm).
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
