@@ -39,14 +39,25 @@ std::string items_markdown(size_t n) {
   return md;
 }
 
+// A request's user message and the item its excerpt describes ("The NAME weighs KG kilograms").
+struct excerpt_item {
+  std::string text, name, kg;
+};
+
+excerpt_item request_item(const stub_request& r) {
+  excerpt_item item;
+  for (const auto& m : r.json["messages"])
+    if (m["role"] == "user") item.text = m["content"];
+  std::smatch m;
+  std::regex_search(item.text, m, std::regex("The (\\w+) weighs (\\d+) kilograms"));
+  item.name = m[1], item.kg = m[2];
+  return item;
+}
+
 // Deterministic good answers about the item in the excerpt (see builder_test.cpp).
 std::string item_answer(const stub_request& r) {
-  std::string text;
-  for (const auto& m : r.json["messages"])
-    if (m["role"] == "user") text = m["content"];
+  const auto [text, name, kg] = request_item(r);
   std::smatch m;
-  std::regex_search(text, m, std::regex("The (\\w+) weighs (\\d+) kilograms"));
-  std::string name = m[1], kg = m[2];
   std::regex_search(text, m, std::regex("Write (\\d+) question"));
   int count = std::stoi(m[1]);
   json all = json::array({
@@ -363,12 +374,7 @@ TEST(corpus_cli, dify_seed_workflow_runs_natively_with_its_model_and_parameters)
 // The seed workflow's answer shape, {"messages": [...]} lines without a quote, about the excerpt's
 // item (faithful) or about things the excerpt never says (invented).
 std::string messages_answer(const stub_request& r, bool faithful) {
-  std::string text;
-  for (const auto& m : r.json["messages"])
-    if (m["role"] == "user") text = m["content"];
-  std::smatch m;
-  std::regex_search(text, m, std::regex("The (\\w+) weighs (\\d+) kilograms"));
-  std::string name = m[1], kg = m[2];
+  const auto [text, name, kg] = request_item(r);
   std::vector<std::pair<std::string, std::string>> pairs = {
       {"How heavy is the " + name + "?",
        faithful ? "The " + name + " weighs " + kg + " kilograms." : "About as much as a small dog."},
