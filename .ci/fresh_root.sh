@@ -61,6 +61,7 @@ EOF
 # root's store as it would on any machine behind such a proxy).
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 mkdir -p "$root/usr/local/share/ca-certificates"
+local_cas=$(find /usr/local/share/ca-certificates -name '*.crt' 2>/dev/null | wc -l)
 cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/" 2>/dev/null || true
 
 # The project as a user's clone has it, and shared/ beside it (tests read ../shared/seed).
@@ -79,5 +80,8 @@ env_vars=(HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 for v in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY NODE_EXTRA_CA_CERTS; do
   [ -n "${!v:-}" ] && env_vars+=("$v=${!v}")
 done
+# Node trusts its own CA list; with the host's extra CAs it must also read the system store.
+[ "$local_cas" -gt 0 ] && [ -z "${NODE_EXTRA_CA_CERTS:-}" ] &&
+  env_vars+=(NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt)
 echo "fresh-root: in a new Debian $suite root: $inside"
 chroot "$root" /usr/bin/env -i "${env_vars[@]}" /bin/bash -c "cd /work/smelt && $inside"
