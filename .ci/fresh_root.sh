@@ -6,7 +6,7 @@
 # root is cached between runs (SMELT_CI_CACHE); every package the project installs is fetched anew.
 # Usage: .ci/fresh_root.sh [SHELL COMMAND run in the clone inside the root]
 #   default: scripts/setup.sh && scripts/format.sh --check && scripts/test.sh
-# Needs root (debootstrap, mounts, chroot) and Debian's package mirror.
+# Needs root, debootstrap (mounts, chroot) and Debian's package mirror.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -17,10 +17,7 @@ root=${SMELT_CI_ROOT:-$repo/build-fresh-root}
 tarball=$cache/debian-$suite-minbase.tar
 inside=${1:-scripts/setup.sh && scripts/format.sh --check && scripts/test.sh}
 
-if ! command -v debootstrap >/dev/null; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
-fi
+command -v debootstrap >/dev/null || { echo "fresh-root: needs debootstrap (apt-get install debootstrap; .ci/run does)" >&2; exit 2; }
 
 unmount_root() {
   for m in dev/pts dev proc sys; do

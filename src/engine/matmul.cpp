@@ -19,17 +19,13 @@ struct matmul_context::onednn_state {
   dnnl::stream stream{engine};
   std::map<std::tuple<int64_t, int64_t, int64_t, int, bool>, dnnl::matmul> primitives;
   std::string description;
-  bool bf16_native = true;  // false: this CPU has no bf16 matmul; bf16 weights are widened per block
   std::vector<float> widened;
   // linear_backward_input and matmul_f32 primitives, keyed by shape, flags and scale bits.
   std::map<std::vector<int64_t>, dnnl::matmul> general;
 };
 
 matmul_context::matmul_context(matmul_backend backend) : backend_(backend) {
-  if (backend_ == matmul_backend_onednn) {
-    onednn_ = std::make_unique<onednn_state>();
-    onednn_->bf16_native = cpu_bf16_matmul_native();
-  }
+  if (backend_ == matmul_backend_onednn) onednn_ = std::make_unique<onednn_state>();
 }
 
 matmul_context::~matmul_context() = default;
@@ -114,7 +110,7 @@ void linear_onednn(matmul_context& ctx, float* out, const float* inp, const weig
   auto& st = ctx.onednn();
   const int64_t N = w.rows, K = w.cols;
   const bool is_bf16 = w.dtype == weight_dtype_bf16;
-  if (is_bf16 && !st.bf16_native) return linear_onednn_widened(ctx, out, inp, w, bias, M);
+  if (is_bf16 && !cpu_bf16_matmul_native()) return linear_onednn_widened(ctx, out, inp, w, bias, M);
   const dt in_type = is_bf16 ? dt::bf16 : dt::f32;
   dnnl::memory::desc src_md({M, K}, in_type, tag::ab);
   dnnl::memory::desc wei_md({K, N}, in_type, tag::ba);
@@ -246,7 +242,7 @@ void linear_backward_input_onednn(matmul_context& ctx, float* dinp, const float*
     onednn_matmul_2d(st, dt::f32, dout, {N, 1}, w.data, {K, 1}, dinp, K, M, K, N, 1.0f, beta);
     return;
   }
-  if (st.bf16_native) {
+  if (cpu_bf16_matmul_native()) {
     auto& scratch = ctx.bf16_scratch();
     if (scratch.size() < static_cast<size_t>(M * N)) scratch.resize(static_cast<size_t>(M * N));
 #pragma omp parallel for schedule(static)
@@ -326,7 +322,7 @@ const char* matmul_backend_description(matmul_context& ctx) {
   auto& st = ctx.onednn();
   if (st.description.empty())
     st.description = std::string("onednn (") + cpu_onednn_isa_name() +
-                     (st.bf16_native ? ")" : "; fp32, bf16 weights widened per block)");
+                     (cpu_bf16_matmul_native() ? ")" : "; fp32, bf16 weights widened per block)");
   return st.description.c_str();
 }
 

@@ -19,13 +19,11 @@ inline cpu_kernel_isa hardware_kernel_isa() {
 
 // CAP "" or "ALL": no cap.
 inline cpu_kernel_isa expected_kernel_isa(const std::string& cap) {
-  cpu_kernel_isa limit = cpu_kernel_isa_avx512;
-  if (cap.rfind("AVX512", 0) == 0 || cap.empty() || cap == "ALL")
+  cpu_kernel_isa limit = cpu_kernel_isa_baseline;  // SSE41, AVX
+  if (cap.empty() || cap == "ALL" || cap.rfind("AVX512", 0) == 0)
     limit = cpu_kernel_isa_avx512;
   else if (cap.rfind("AVX2", 0) == 0)
     limit = cpu_kernel_isa_avx2;
-  else
-    limit = cpu_kernel_isa_baseline;
   const cpu_kernel_isa hw = hardware_kernel_isa();
   return hw < limit ? hw : limit;
 }
